@@ -1,0 +1,76 @@
+//! Where a `DT_NEEDED` name is looked for on disk.
+//!
+//! Owns the search order for a dependency file, which follows glibc's: a name with a
+//! slash is a path; otherwise `DT_RPATH` of the object that needs it (only when it
+//! has no `DT_RUNPATH`), the caller's search paths (the `LD_LIBRARY_PATH` slot), the
+//! object's `DT_RUNPATH`, then the default system directories. `$ORIGIN` expands to
+//! the directory of the object that needs the library. It does not open files or
+//! decide between a file and a host-provided library; the namespace does.
+
+use std::path::{Path, PathBuf};
+
+use crate::module::Module;
+use crate::LoadOptions;
+
+/// The default directories, last in the search order (Debian's multiarch layout
+/// first, as its ld.so.conf has them).
+pub const SYSTEM_DIRS: &[&str] = &[
+    "/lib/x86_64-linux-gnu",
+    "/usr/lib/x86_64-linux-gnu",
+    "/lib64",
+    "/usr/lib64",
+    "/lib",
+    "/usr/lib",
+];
+
+/// Expand `$ORIGIN` / `${ORIGIN}` in one search-path entry.
+fn expand(entry: &str, origin: &Path) -> PathBuf {
+    let o = origin.to_string_lossy();
+    PathBuf::from(entry.replace("${ORIGIN}", &o).replace("$ORIGIN", &o))
+}
+
+fn split<'a>(m: &'a Module, off: Option<u32>) -> Vec<&'a str> {
+    off.and_then(|o| m.dynamic.strtab.c_str(o))
+        .and_then(|s| std::str::from_utf8(s).ok())
+        .map(|s| s.split(':').filter(|e| !e.is_empty()).collect())
+        .unwrap_or_default()
+}
+
+/// Every path to try for `name`, needed by `m`, in order.
+pub(crate) fn candidates(name: &str, m: &Module, opts: &LoadOptions) -> Vec<PathBuf> {
+    if name.contains('/') {
+        return vec![PathBuf::from(name)];
+    }
+    let origin = m.path.parent().unwrap_or(Path::new("/"));
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let runpath = split(m, m.dynamic.runpath);
+    if runpath.is_empty() {
+        dirs.extend(split(m, m.dynamic.rpath).iter().map(|e| expand(e, origin)));
+    }
+    dirs.extend(opts.search_paths.iter().cloned());
+    dirs.extend(runpath.iter().map(|e| expand(e, origin)));
+    if opts.system_dirs {
+        dirs.extend(SYSTEM_DIRS.iter().map(PathBuf::from));
+    }
+    let mut out: Vec<PathBuf> = Vec::with_capacity(dirs.len());
+    for d in dirs {
+        let p = d.join(name);
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_expands_both_spellings() {
+        let o = Path::new("/opt/app/lib");
+        assert_eq!(expand("$ORIGIN/../x", o), PathBuf::from("/opt/app/lib/../x"));
+        assert_eq!(expand("${ORIGIN}", o), PathBuf::from("/opt/app/lib"));
+        assert_eq!(expand("/usr/lib", o), PathBuf::from("/usr/lib"));
+    }
+}

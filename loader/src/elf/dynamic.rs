@@ -1,0 +1,500 @@
+//! The dynamic section and the tables it points to, validated against the mapping.
+//!
+//! Owns [`Dynamic::read`]: walks `PT_DYNAMIC` in the mapped image, and checks that
+//! every table it names (`DT_STRTAB`, `DT_SYMTAB`, `DT_GNU_HASH`, `DT_HASH`, the
+//! version tables, `DT_RELA`, `DT_REL`, `DT_RELR`, `DT_JMPREL`, the init and fini
+//! arrays) lies inside a loaded segment, with read-only tables in read-only segments.
+//! What it returns are [`Raw`] views that later stages read without further range
+//! checks on the table itself (indices are still checked per read). It does not
+//! interpret symbols or relocations.
+
+use std::path::Path;
+
+use super::raw::*;
+use super::LoadSegment;
+use crate::error::{Error, Result};
+use crate::Limits;
+
+/// Addresses inside one mapped image, checked against its segments.
+#[derive(Clone, Copy)]
+pub(crate) struct View<'a> {
+    pub loads: &'a [LoadSegment],
+    pub bias: usize,
+}
+
+impl View<'_> {
+    fn segment(&self, vaddr: u64, len: u64) -> Option<&LoadSegment> {
+        let end = vaddr.checked_add(len)?;
+        self.loads
+            .iter()
+            .find(|s| vaddr >= s.vaddr && end <= s.end())
+    }
+
+    /// Address of `[vaddr, vaddr + len)` if it lies in one readable, non-writable
+    /// segment.
+    pub fn read_only(&self, vaddr: u64, len: u64) -> Option<usize> {
+        let s = self.segment(vaddr, len)?;
+        (s.prot.read && !s.prot.write).then(|| self.bias.wrapping_add(vaddr as usize))
+    }
+
+    /// Address of `vaddr` and the bytes from it to the end of its segment, if it lies
+    /// in a readable, non-writable segment.
+    pub fn read_only_tail(&self, vaddr: u64) -> Option<(usize, u64)> {
+        let s = self.segment(vaddr, 0)?;
+        (s.prot.read && !s.prot.write && vaddr < s.end())
+            .then(|| (self.bias.wrapping_add(vaddr as usize), s.end() - vaddr))
+    }
+
+    /// Whether `[vaddr, vaddr + len)` lies in one writable segment.
+    pub fn writable(&self, vaddr: u64, len: u64) -> bool {
+        self.segment(vaddr, len).is_some_and(|s| s.prot.write)
+    }
+
+    /// Whether `vaddr` lies in an executable segment.
+    pub fn executable(&self, vaddr: u64) -> bool {
+        self.segment(vaddr, 1).is_some_and(|s| s.prot.exec)
+    }
+
+    /// Read a `T` at `vaddr` from any readable segment.
+    pub fn read<T: Pod>(&self, vaddr: u64) -> Option<T> {
+        let s = self.segment(vaddr, std::mem::size_of::<T>() as u64)?;
+        if !s.prot.read {
+            return None;
+        }
+        // SAFETY: the range lies inside a readable, mapped segment of this image;
+        // `read_unaligned` of a Pod type is valid for any bytes.
+        Some(unsafe { (self.bias.wrapping_add(vaddr as usize) as *const T).read_unaligned() })
+    }
+
+    /// A [`Raw`] view of `count` records at `vaddr` in a read-only segment.
+    fn table<T: Pod>(&self, path: &Path, what: &str, vaddr: u64, count: u64) -> Result<Raw<T>> {
+        let size = std::mem::size_of::<T>() as u64;
+        let len = count
+            .checked_mul(size)
+            .ok_or_else(|| Error::malformed(path, format!("{what} size overflows"), vaddr))?;
+        let addr = self.read_only(vaddr, len).ok_or_else(|| {
+            Error::malformed(
+                path,
+                format!("{what} does not lie inside a read-only loaded segment"),
+                vaddr,
+            )
+        })?;
+        // SAFETY: `read_only` checked that the whole range lies in a readable,
+        // non-writable segment of this image, which stays mapped (and unchanged) for
+        // as long as the module that owns both the mapping and this view.
+        Ok(unsafe { Raw::new(addr, count as usize) })
+    }
+
+    /// A [`Raw`] view from `vaddr` to the end of its read-only segment.
+    fn open_table<T: Pod>(&self, path: &Path, what: &str, vaddr: u64) -> Result<Raw<T>> {
+        let (addr, avail) = self.read_only_tail(vaddr).ok_or_else(|| {
+            Error::malformed(
+                path,
+                format!("{what} does not lie inside a read-only loaded segment"),
+                vaddr,
+            )
+        })?;
+        let count = avail / std::mem::size_of::<T>() as u64;
+        // SAFETY: as in `table`: [addr, addr + count * size) lies in one read-only
+        // segment of this image.
+        Ok(unsafe { Raw::new(addr, count as usize) })
+    }
+}
+
+/// The GNU hash table (`DT_GNU_HASH`).
+pub(crate) struct GnuHash {
+    pub symoffset: u32,
+    pub shift: u32,
+    pub bloom: Raw<u64>,
+    pub buckets: Raw<u32>,
+    /// From `symoffset` on; bounded by the end of the table's segment.
+    pub chains: Raw<u32>,
+}
+
+/// The SysV hash table (`DT_HASH`).
+pub(crate) struct SysvHash {
+    pub buckets: Raw<u32>,
+    pub chains: Raw<u32>,
+}
+
+/// The relocation tables of an object.
+pub(crate) struct Relocs {
+    pub rela: Raw<Rela>,
+    pub rel: Raw<Rel>,
+    pub relr: Raw<u64>,
+    pub plt_rela: Raw<Rela>,
+    pub plt_rel: Raw<Rel>,
+}
+
+/// Everything the dynamic section says, validated.
+pub(crate) struct Dynamic {
+    pub needed: Vec<u32>,
+    pub soname: Option<u32>,
+    pub rpath: Option<u32>,
+    pub runpath: Option<u32>,
+    pub strtab: Raw<u8>,
+    /// Bounded by the end of its segment (the count is not recorded in ELF when
+    /// only `DT_GNU_HASH` is present); indices are checked per read.
+    pub symtab: Raw<Sym>,
+    /// Exact symbol count when `DT_HASH` gives it.
+    pub nsyms: Option<usize>,
+    pub gnu_hash: Option<GnuHash>,
+    pub sysv_hash: Option<SysvHash>,
+    pub versym: Option<Raw<u16>>,
+    pub verdef: Option<(u64, u64)>,
+    pub verneed: Option<(u64, u64)>,
+    pub relocs: Relocs,
+    pub init: Option<u64>,
+    pub fini: Option<u64>,
+    pub init_array: Option<(u64, u64)>,
+    pub fini_array: Option<(u64, u64)>,
+    pub symbolic: bool,
+}
+
+#[derive(Default)]
+struct Tags {
+    needed: Vec<u32>,
+    soname: Option<u64>,
+    rpath: Option<u64>,
+    runpath: Option<u64>,
+    strtab: Option<u64>,
+    strsz: Option<u64>,
+    symtab: Option<u64>,
+    syment: Option<u64>,
+    hash: Option<u64>,
+    gnu_hash: Option<u64>,
+    versym: Option<u64>,
+    verdef: Option<u64>,
+    verdefnum: Option<u64>,
+    verneed: Option<u64>,
+    verneednum: Option<u64>,
+    rela: Option<u64>,
+    relasz: Option<u64>,
+    relaent: Option<u64>,
+    rel: Option<u64>,
+    relsz: Option<u64>,
+    relent: Option<u64>,
+    relr: Option<u64>,
+    relrsz: Option<u64>,
+    relrent: Option<u64>,
+    jmprel: Option<u64>,
+    pltrelsz: Option<u64>,
+    pltrel: Option<u64>,
+    init: Option<u64>,
+    fini: Option<u64>,
+    init_array: Option<u64>,
+    init_arraysz: Option<u64>,
+    fini_array: Option<u64>,
+    fini_arraysz: Option<u64>,
+    flags: u64,
+    symbolic: bool,
+    textrel: bool,
+}
+
+fn check_u32(path: &Path, what: &str, v: u64, at: u64) -> Result<u32> {
+    u32::try_from(v).map_err(|_| Error::malformed(path, format!("{what} out of range"), at))
+}
+
+impl Dynamic {
+    /// Read and validate the dynamic section at `dynamic` (address, size).
+    pub fn read(path: &Path, view: View<'_>, dynamic: (u64, u64), limits: &Limits) -> Result<Dynamic> {
+        let mut t = Tags::default();
+        let count = dynamic.1 / 16;
+        let mut terminated = false;
+        for i in 0..count {
+            let at = dynamic.0 + i * 16;
+            let d: Dyn = view
+                .read(at)
+                .ok_or_else(|| Error::malformed(path, "dynamic entry unreadable", at))?;
+            let v = Some(d.val);
+            match d.tag {
+                DT_NULL => {
+                    terminated = true;
+                    break;
+                }
+                DT_NEEDED => {
+                    if t.needed.len() as u64 >= limits.max_needed {
+                        return Err(Error::LimitExceeded {
+                            path: path.to_path_buf(),
+                            what: "DT_NEEDED count",
+                            value: t.needed.len() as u64 + 1,
+                            limit: limits.max_needed,
+                        });
+                    }
+                    t.needed.push(check_u32(path, "DT_NEEDED", d.val, at)?)
+                }
+                DT_SONAME => t.soname = v,
+                DT_RPATH => t.rpath = v,
+                DT_RUNPATH => t.runpath = v,
+                DT_STRTAB => t.strtab = v,
+                DT_STRSZ => t.strsz = v,
+                DT_SYMTAB => t.symtab = v,
+                DT_SYMENT => t.syment = v,
+                DT_HASH => t.hash = v,
+                DT_GNU_HASH => t.gnu_hash = v,
+                DT_VERSYM => t.versym = v,
+                DT_VERDEF => t.verdef = v,
+                DT_VERDEFNUM => t.verdefnum = v,
+                DT_VERNEED => t.verneed = v,
+                DT_VERNEEDNUM => t.verneednum = v,
+                DT_RELA => t.rela = v,
+                DT_RELASZ => t.relasz = v,
+                DT_RELAENT => t.relaent = v,
+                DT_REL => t.rel = v,
+                DT_RELSZ => t.relsz = v,
+                DT_RELENT => t.relent = v,
+                DT_RELR => t.relr = v,
+                DT_RELRSZ => t.relrsz = v,
+                DT_RELRENT => t.relrent = v,
+                DT_JMPREL => t.jmprel = v,
+                DT_PLTRELSZ => t.pltrelsz = v,
+                DT_PLTREL => t.pltrel = v,
+                DT_INIT => t.init = v,
+                DT_FINI => t.fini = v,
+                DT_INIT_ARRAY => t.init_array = v,
+                DT_INIT_ARRAYSZ => t.init_arraysz = v,
+                DT_FINI_ARRAY => t.fini_array = v,
+                DT_FINI_ARRAYSZ => t.fini_arraysz = v,
+                DT_FLAGS => t.flags = d.val,
+                DT_SYMBOLIC => t.symbolic = true,
+                DT_TEXTREL => t.textrel = true,
+                _ => {}
+            }
+        }
+        if !terminated {
+            return Err(Error::malformed(path, "dynamic section has no DT_NULL", dynamic.0));
+        }
+        Self::validate(path, view, t, dynamic.0)
+    }
+
+    fn validate(path: &Path, view: View<'_>, t: Tags, at: u64) -> Result<Dynamic> {
+        if t.textrel || t.flags & DF_TEXTREL != 0 {
+            return Err(Error::WritableCode {
+                path: path.to_path_buf(),
+                what: "object needs text relocations (DT_TEXTREL)".into(),
+            });
+        }
+        let strtab_addr = t
+            .strtab
+            .ok_or_else(|| Error::malformed(path, "no DT_STRTAB", at))?;
+        let strsz = t
+            .strsz
+            .ok_or_else(|| Error::malformed(path, "no DT_STRSZ", at))?;
+        let strtab: Raw<u8> = view.table(path, "DT_STRTAB", strtab_addr, strsz)?;
+        let str_off = |v: Option<u64>, what: &str| -> Result<Option<u32>> {
+            match v {
+                None => Ok(None),
+                Some(off) => {
+                    let o = check_u32(path, what, off, at)?;
+                    if strtab.c_str(o).is_none() {
+                        return Err(Error::malformed(
+                            path,
+                            format!("{what} string lies outside DT_STRTAB"),
+                            off,
+                        ));
+                    }
+                    Ok(Some(o))
+                }
+            }
+        };
+        for &n in &t.needed {
+            str_off(Some(n.into()), "DT_NEEDED")?;
+        }
+        let soname = str_off(t.soname, "DT_SONAME")?;
+        let rpath = str_off(t.rpath, "DT_RPATH")?;
+        let runpath = str_off(t.runpath, "DT_RUNPATH")?;
+
+        let symtab_addr = t
+            .symtab
+            .ok_or_else(|| Error::malformed(path, "no DT_SYMTAB", at))?;
+        if t.syment.is_some_and(|e| e != 24) {
+            return Err(Error::malformed(path, "DT_SYMENT is not 24", at));
+        }
+        let mut symtab: Raw<Sym> = view.open_table(path, "DT_SYMTAB", symtab_addr)?;
+
+        let gnu_hash = match t.gnu_hash {
+            Some(a) => Some(Self::gnu_hash(path, view, a)?),
+            None => None,
+        };
+        let mut nsyms = None;
+        let sysv_hash = match t.hash {
+            Some(a) => {
+                let head: Raw<u32> = view.table(path, "DT_HASH", a, 2)?;
+                let nbucket = head.get(0).unwrap_or(0) as u64;
+                let nchain = head.get(1).unwrap_or(0) as u64;
+                let buckets = view.table(path, "DT_HASH buckets", a + 8, nbucket)?;
+                let chains = view.table(path, "DT_HASH chains", a + 8 + 4 * nbucket, nchain)?;
+                if nchain as usize > symtab.len() {
+                    return Err(Error::malformed(
+                        path,
+                        "DT_HASH counts more symbols than DT_SYMTAB holds",
+                        a,
+                    ));
+                }
+                nsyms = Some(nchain as usize);
+                Some(SysvHash { buckets, chains })
+            }
+            None => None,
+        };
+        if gnu_hash.is_none() && sysv_hash.is_none() {
+            return Err(Error::malformed(path, "neither DT_GNU_HASH nor DT_HASH", at));
+        }
+        if let Some(n) = nsyms {
+            // SAFETY: shrinking a validated view keeps it inside the same range.
+            symtab = unsafe { Raw::new(view.read_only(symtab_addr, 0).unwrap_or(0), n) };
+        }
+        let versym = match t.versym {
+            Some(a) => Some(view.open_table::<u16>(path, "DT_VERSYM", a)?),
+            None => None,
+        };
+        let verdef = t.verdef.map(|a| (a, t.verdefnum.unwrap_or(0)));
+        let verneed = t.verneed.map(|a| (a, t.verneednum.unwrap_or(0)));
+
+        let relocs = Self::relocs(path, view, &t, at)?;
+        let array = |addr: Option<u64>, size: Option<u64>, what: &str| -> Result<Option<(u64, u64)>> {
+            match (addr, size.unwrap_or(0)) {
+                (None, _) | (_, 0) => Ok(None),
+                (Some(a), sz) => {
+                    if sz % 8 != 0 || view.read::<u64>(a).is_none() || {
+                        let last = a.checked_add(sz - 8);
+                        last.is_none_or(|l| view.read::<u64>(l).is_none())
+                    } {
+                        return Err(Error::malformed(
+                            path,
+                            format!("{what} does not lie inside a loaded segment"),
+                            a,
+                        ));
+                    }
+                    Ok(Some((a, sz / 8)))
+                }
+            }
+        };
+        let init_array = array(t.init_array, t.init_arraysz, "DT_INIT_ARRAY")?;
+        let fini_array = array(t.fini_array, t.fini_arraysz, "DT_FINI_ARRAY")?;
+        Ok(Dynamic {
+            needed: t.needed,
+            soname,
+            rpath,
+            runpath,
+            strtab,
+            symtab,
+            nsyms,
+            gnu_hash,
+            sysv_hash,
+            versym,
+            verdef,
+            verneed,
+            relocs,
+            init: t.init.filter(|&a| a != 0),
+            fini: t.fini.filter(|&a| a != 0),
+            init_array,
+            fini_array,
+            symbolic: t.symbolic || t.flags & DF_SYMBOLIC != 0,
+        })
+    }
+
+    fn gnu_hash(path: &Path, view: View<'_>, a: u64) -> Result<GnuHash> {
+        let head: Raw<u32> = view.table(path, "DT_GNU_HASH", a, 4)?;
+        let nbuckets = head.get(0).unwrap_or(0) as u64;
+        let symoffset = head.get(1).unwrap_or(0);
+        let bloom_size = head.get(2).unwrap_or(0) as u64;
+        let shift = head.get(3).unwrap_or(0);
+        if bloom_size == 0 || !bloom_size.is_power_of_two() || nbuckets == 0 || shift >= 64 {
+            return Err(Error::malformed(
+                path,
+                "DT_GNU_HASH header (bloom size must be a power of two, buckets non-zero)",
+                a,
+            ));
+        }
+        let bloom = view.table(path, "DT_GNU_HASH bloom filter", a + 16, bloom_size)?;
+        let buckets_at = a + 16 + 8 * bloom_size;
+        let buckets = view.table(path, "DT_GNU_HASH buckets", buckets_at, nbuckets)?;
+        let chains_at = buckets_at + 4 * nbuckets;
+        let chains = if chains_at % 4 == 0 && view.read_only_tail(chains_at).is_some() {
+            view.open_table(path, "DT_GNU_HASH chains", chains_at)?
+        } else {
+            Raw::empty()
+        };
+        Ok(GnuHash {
+            symoffset,
+            shift,
+            bloom,
+            buckets,
+            chains,
+        })
+    }
+
+    fn relocs(path: &Path, view: View<'_>, t: &Tags, at: u64) -> Result<Relocs> {
+        fn table<T: Pod>(
+            path: &Path,
+            view: View<'_>,
+            what: &str,
+            addr: Option<u64>,
+            size: Option<u64>,
+            ent: Option<u64>,
+        ) -> Result<Raw<T>> {
+            let want = std::mem::size_of::<T>() as u64;
+            let (addr, size) = match (addr, size) {
+                (Some(a), Some(s)) if s > 0 => (a, s),
+                _ => return Ok(Raw::empty()),
+            };
+            if ent.is_some_and(|e| e != want) || size % want != 0 {
+                return Err(Error::malformed(
+                    path,
+                    format!("{what} entry size is not {want}"),
+                    addr,
+                ));
+            }
+            view.table(path, what, addr, size / want)
+        }
+        let mut rela_sz = t.relasz;
+        let mut rel_sz = t.relsz;
+        let (plt_rela, plt_rel) = match (t.jmprel, t.pltrel) {
+            (None, _) => (Raw::empty(), Raw::empty()),
+            (Some(_), Some(p)) if p == DT_RELA as u64 => {
+                let plt = table(path, view, "DT_JMPREL", t.jmprel, t.pltrelsz, Some(24))?;
+                // Some linkers make DT_RELA's range include the PLT relocations.
+                rela_sz = trim_overlap(t.rela, rela_sz, t.jmprel, t.pltrelsz);
+                (plt, Raw::empty())
+            }
+            (Some(_), Some(p)) if p == DT_REL as u64 => {
+                let plt = table(path, view, "DT_JMPREL", t.jmprel, t.pltrelsz, Some(16))?;
+                rel_sz = trim_overlap(t.rel, rel_sz, t.jmprel, t.pltrelsz);
+                (Raw::empty(), plt)
+            }
+            _ => return Err(Error::malformed(path, "DT_PLTREL is neither DT_RELA nor DT_REL", at)),
+        };
+        Ok(Relocs {
+            rela: table(path, view, "DT_RELA", t.rela, rela_sz, t.relaent)?,
+            rel: table(path, view, "DT_REL", t.rel, rel_sz, t.relent)?,
+            relr: table(path, view, "DT_RELR", t.relr, t.relrsz, t.relrent)?,
+            plt_rela,
+            plt_rel,
+        })
+    }
+}
+
+/// If the PLT relocations sit at the end of the main table's range, leave them out
+/// of it, so they are applied once.
+fn trim_overlap(main: Option<u64>, main_sz: Option<u64>, plt: Option<u64>, plt_sz: Option<u64>) -> Option<u64> {
+    match (main, main_sz, plt, plt_sz) {
+        (Some(m), Some(ms), Some(p), Some(ps))
+            if p >= m && m.checked_add(ms) == p.checked_add(ps) && ps <= ms =>
+        {
+            Some(ms - ps)
+        }
+        _ => main_sz,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlap_trimmed_only_at_the_end() {
+        assert_eq!(trim_overlap(Some(100), Some(96), Some(148), Some(48)), Some(48));
+        assert_eq!(trim_overlap(Some(100), Some(96), Some(300), Some(48)), Some(96));
+        assert_eq!(trim_overlap(Some(100), None, Some(300), Some(48)), None);
+    }
+}

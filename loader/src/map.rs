@@ -1,0 +1,269 @@
+//! Mapping an object's `PT_LOAD` segments into memory.
+//!
+//! Owns [`Mapping`]: one reservation covering the whole image, every segment mapped
+//! from the file inside it with `MAP_FIXED`, `.bss` zeroed and backed by anonymous
+//! pages, holes between segments made inaccessible, and the whole span unmapped when
+//! the `Mapping` is dropped (so every error path after this point releases it). It
+//! does not read the dynamic section or apply relocations.
+//!
+//! The path is built for few syscalls, because on a virtual machine they dominate the
+//! cost of a load: the reservation *is* the first segment's mapping (as glibc does),
+//! and a later segment whose file offset and protection match what the reservation
+//! already maps there is not mapped a second time. Small writable segments are mapped
+//! with `MAP_POPULATE`, since relocation will write every page of them anyway and one
+//! populate is cheaper than a page fault per page.
+
+use std::ffi::c_void;
+use std::os::fd::BorrowedFd;
+use std::path::Path;
+use std::ptr::NonNull;
+
+use rustix::mm::{MapFlags, MprotectFlags, ProtFlags};
+
+use crate::elf::{page_ceil, page_floor, Image, LoadSegment, Prot, PAGE};
+use crate::error::{Error, Result};
+
+/// Writable segments up to this size are populated at map time.
+const POPULATE_LIMIT: u64 = 256 * 1024;
+
+/// The memory an object occupies: a reservation of its whole span.
+#[derive(Debug)]
+pub(crate) struct Mapping {
+    ptr: NonNull<c_void>,
+    len: usize,
+    /// The load bias: memory address = `bias + p_vaddr`.
+    bias: usize,
+}
+
+// SAFETY: a `Mapping` is a plain owned address range; nothing in it is tied to the
+// thread that created it, and the unmapping in `Drop` may happen on any thread.
+unsafe impl Send for Mapping {}
+// SAFETY: `&Mapping` only exposes addresses, never interior mutation.
+unsafe impl Sync for Mapping {}
+
+fn prot_flags(p: Prot) -> ProtFlags {
+    let mut f = ProtFlags::empty();
+    if p.read {
+        f |= ProtFlags::READ;
+    }
+    if p.write {
+        f |= ProtFlags::WRITE;
+    }
+    if p.exec {
+        f |= ProtFlags::EXEC;
+    }
+    f
+}
+
+fn mprotect_flags(p: Prot) -> MprotectFlags {
+    let mut f = MprotectFlags::empty();
+    if p.read {
+        f |= MprotectFlags::READ;
+    }
+    if p.write {
+        f |= MprotectFlags::WRITE;
+    }
+    if p.exec {
+        f |= MprotectFlags::EXEC;
+    }
+    f
+}
+
+fn map_err(path: &Path, op: &'static str, e: rustix::io::Errno) -> Error {
+    Error::Map {
+        path: path.to_path_buf(),
+        op,
+        source: e.into(),
+    }
+}
+
+impl Mapping {
+    /// Map every `PT_LOAD` of `image` from `fd`.
+    ///
+    /// On error nothing stays mapped: the reservation is dropped, which unmaps it.
+    pub fn new(path: &Path, fd: BorrowedFd<'_>, image: &Image) -> Result<Mapping> {
+        let span = usize::try_from(image.span()).map_err(|_| {
+            Error::malformed(path, "image span does not fit the address space", 0)
+        })?;
+        let first = image.loads[0];
+        // The reservation is the first segment's own mapping, stretched over the
+        // whole span; later segments replace their part of it.
+        // SAFETY: a fresh mapping at an address of the kernel's choosing overlaps
+        // nothing that Rust code references.
+        let ptr = unsafe {
+            if first.filesz > 0 {
+                rustix::mm::mmap(
+                    std::ptr::null_mut(),
+                    span,
+                    prot_flags(first.prot),
+                    MapFlags::PRIVATE,
+                    fd,
+                    page_floor(first.offset),
+                )
+            } else {
+                rustix::mm::mmap_anonymous(
+                    std::ptr::null_mut(),
+                    span,
+                    prot_flags(first.prot),
+                    MapFlags::PRIVATE,
+                )
+            }
+        }
+        .map_err(|e| map_err(path, "mmap", e))?;
+        let ptr = NonNull::new(ptr).ok_or_else(|| Error::Map {
+            path: path.to_path_buf(),
+            op: "mmap",
+            source: std::io::Error::other("kernel returned a null mapping"),
+        })?;
+        let bias = (ptr.as_ptr() as usize).wrapping_sub(image.span_start as usize);
+        let mapping = Mapping {
+            ptr,
+            len: span,
+            bias,
+        };
+        let displacement = first.vaddr.wrapping_sub(first.offset);
+        let mut prev_end = None;
+        for (i, seg) in image.loads.iter().enumerate() {
+            if let Some(prev_end) = prev_end {
+                let gap_start = prev_end;
+                let gap_end = page_floor(seg.vaddr);
+                if gap_end > gap_start {
+                    mapping.protect(path, gap_start, gap_end - gap_start, None)?;
+                }
+            }
+            let same_as_reservation = first.filesz > 0
+                && seg.vaddr.wrapping_sub(seg.offset) == displacement
+                && seg.prot == first.prot;
+            if i > 0 && seg.filesz > 0 && !same_as_reservation {
+                mapping.map_file(path, fd, seg)?;
+            }
+            mapping.zero_bss(path, seg, i == 0 || same_as_reservation || seg.filesz > 0)?;
+            prev_end = Some(page_ceil(seg.end()).unwrap_or(u64::MAX));
+        }
+        Ok(mapping)
+    }
+
+    /// Map the file-backed pages of `seg` over the reservation.
+    fn map_file(&self, path: &Path, fd: BorrowedFd<'_>, seg: &LoadSegment) -> Result<()> {
+        let start = page_floor(seg.vaddr);
+        // Checked at parse time: vaddr + filesz <= vaddr + memsz, which rounds up
+        // without overflow and lies inside the span.
+        let end = page_ceil(seg.vaddr + seg.filesz).unwrap_or(u64::MAX);
+        let mut flags = MapFlags::PRIVATE | MapFlags::FIXED;
+        if seg.prot.write && end - start <= POPULATE_LIMIT {
+            flags |= MapFlags::POPULATE;
+        }
+        let addr = self.addr(start);
+        // SAFETY: [start, end) lies inside this mapping's span (validated by
+        // `Image::parse`), which this `Mapping` owns and nothing else references
+        // yet, so replacing those pages cannot invalidate any Rust reference.
+        unsafe {
+            rustix::mm::mmap(
+                addr as *mut c_void,
+                (end - start) as usize,
+                prot_flags(seg.prot),
+                flags,
+                fd,
+                page_floor(seg.offset),
+            )
+        }
+        .map_err(|e| map_err(path, "mmap", e))?;
+        Ok(())
+    }
+
+    /// Zero the part of `seg` past `p_filesz`: the tail of the last file page, and
+    /// anonymous pages for the rest. `file_mapped` says whether the segment's file
+    /// pages are mapped (false only for a segment with no file contents at all).
+    fn zero_bss(&self, path: &Path, seg: &LoadSegment, file_mapped: bool) -> Result<()> {
+        if seg.memsz == seg.filesz {
+            return Ok(());
+        }
+        let file_end = seg.vaddr + seg.filesz;
+        let anon_start = if seg.filesz == 0 {
+            page_floor(seg.vaddr)
+        } else {
+            page_ceil(file_end).unwrap_or(u64::MAX)
+        };
+        if seg.filesz > 0 && file_end % PAGE != 0 && file_mapped {
+            let tail = (anon_start - file_end) as usize;
+            let page = page_floor(file_end);
+            if !seg.prot.write {
+                let rw = Prot {
+                    read: true,
+                    write: true,
+                    exec: false,
+                };
+                self.protect(path, page, PAGE, Some(rw))?;
+            }
+            // SAFETY: [file_end, anon_start) is inside this segment's last file
+            // page, inside the span this `Mapping` owns, and now writable.
+            unsafe { std::ptr::write_bytes(self.addr(file_end) as *mut u8, 0, tail) };
+            if !seg.prot.write {
+                self.protect(path, page, PAGE, Some(seg.prot))?;
+            }
+        }
+        let anon_end = page_ceil(seg.end()).unwrap_or(u64::MAX);
+        if anon_end > anon_start {
+            // SAFETY: [anon_start, anon_end) lies inside the owned span; replacing it
+            // with fresh zero pages invalidates no Rust reference.
+            unsafe {
+                rustix::mm::mmap_anonymous(
+                    self.addr(anon_start) as *mut c_void,
+                    (anon_end - anon_start) as usize,
+                    prot_flags(seg.prot),
+                    MapFlags::PRIVATE | MapFlags::FIXED,
+                )
+            }
+            .map_err(|e| map_err(path, "mmap", e))?;
+        }
+        Ok(())
+    }
+
+    /// Change the protection of `[vaddr, vaddr + len)` (page-aligned, inside the
+    /// span); `None` makes it inaccessible.
+    pub fn protect(&self, path: &Path, vaddr: u64, len: u64, prot: Option<Prot>) -> Result<()> {
+        let flags = prot.map(mprotect_flags).unwrap_or(MprotectFlags::empty());
+        // SAFETY: callers pass page-aligned ranges inside the span this `Mapping`
+        // owns; changing their protection affects no memory outside it.
+        unsafe { rustix::mm::mprotect(self.addr(vaddr) as *mut c_void, len as usize, flags) }
+            .map_err(|e| map_err(path, "mprotect", e))
+    }
+
+    /// Make the `PT_GNU_RELRO` range read-only, once relocation is done.
+    pub fn protect_relro(&self, path: &Path, relro: (u64, u64)) -> Result<()> {
+        let start = page_floor(relro.0);
+        let end = page_floor(relro.0 + relro.1);
+        if end > start {
+            let ro = Prot {
+                read: true,
+                write: false,
+                exec: false,
+            };
+            self.protect(path, start, end - start, Some(ro))?;
+        }
+        Ok(())
+    }
+
+    /// The load bias: memory address of `p_vaddr` 0.
+    pub fn bias(&self) -> usize {
+        self.bias
+    }
+
+    /// The memory address of virtual address `vaddr`.
+    pub fn addr(&self, vaddr: u64) -> usize {
+        self.bias.wrapping_add(vaddr as usize)
+    }
+
+    /// Start address and length of the whole reservation.
+    pub fn range(&self) -> (usize, usize) {
+        (self.ptr.as_ptr() as usize, self.len)
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: this `Mapping` owns [ptr, ptr + len); once dropped, nothing may
+        // refer to it (modules keep their `Mapping` until after fini ran).
+        let _ = unsafe { rustix::mm::munmap(self.ptr.as_ptr(), self.len) };
+    }
+}

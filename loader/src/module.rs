@@ -1,0 +1,228 @@
+//! One loaded object: its file, mapping, dynamic tables and resolved dependencies.
+//!
+//! Owns [`OpenFile`] (an opened, stat'ed candidate file) and [`Module`] (the object
+//! once mapped and validated). A `Module` is trusted from here on: every table it
+//! holds was checked against its own mapping. It does not relocate or run code;
+//! `reloc` and `init` do that.
+
+use std::ffi::c_void;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustix::fs::{FileType, Mode, OFlags};
+
+use crate::elf::dynamic::{Dynamic, View};
+use crate::elf::raw::{Sym, SHN_ABS, STT_GNU_IFUNC};
+use crate::elf::Image;
+use crate::error::{Error, Result};
+use crate::map::Mapping;
+use crate::symbols::{self, SymbolName, Versions};
+use crate::{Library, Limits, SymbolSource};
+
+/// How many bytes the first read takes: enough for the ELF header and the program
+/// headers of ordinary objects, so one `pread` usually suffices.
+const HEAD: usize = 1024;
+
+/// Identity of a file on disk (`st_dev`, `st_ino`): how the loader recognises an
+/// object it already loaded under another name.
+pub(crate) type FileId = (u64, u64);
+
+/// An opened regular file, not yet mapped.
+pub(crate) struct OpenFile {
+    pub path: PathBuf,
+    pub fd: OwnedFd,
+    pub id: FileId,
+    pub size: u64,
+}
+
+impl OpenFile {
+    /// Open `path` read-only and identify it.
+    pub fn open(path: &Path) -> Result<OpenFile> {
+        let io = |e: rustix::io::Errno| Error::Io {
+            path: path.to_path_buf(),
+            source: e.into(),
+        };
+        let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(io)?;
+        let st = rustix::fs::fstat(&fd).map_err(io)?;
+        let kind = FileType::from_raw_mode(st.st_mode);
+        if kind != FileType::RegularFile {
+            return Err(Error::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    if kind == FileType::Directory {
+                        "is a directory"
+                    } else {
+                        "not a regular file"
+                    },
+                ),
+            });
+        }
+        Ok(OpenFile {
+            path: path.to_path_buf(),
+            fd,
+            id: (st.st_dev, st.st_ino),
+            size: st.st_size as u64,
+        })
+    }
+
+    /// Read `len` bytes at `offset`, short only at end of file.
+    fn read_at(&self, offset: u64, len: usize) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; len];
+        let mut done = 0;
+        while done < len {
+            let n = rustix::io::pread(self.fd.as_fd(), &mut buf[done..], offset + done as u64).map_err(|e| {
+                Error::Io {
+                    path: self.path.clone(),
+                    source: e.into(),
+                }
+            })?;
+            if n == 0 {
+                break;
+            }
+            done += n;
+        }
+        buf.truncate(done);
+        Ok(buf)
+    }
+}
+
+/// A dependency of a module, as resolved at load time.
+#[derive(Clone)]
+pub(crate) enum Dep {
+    /// Another module of the same load group, by index.
+    Group(usize),
+    /// A module loaded before, kept alive by this handle.
+    Loaded(Library),
+    /// A library the host provides (`DT_NEEDED` answered by a provider).
+    Provided(Arc<dyn SymbolSource>),
+}
+
+/// A mapped and validated object.
+pub(crate) struct Module {
+    pub path: PathBuf,
+    pub id: FileId,
+    pub image: Image,
+    pub dynamic: Dynamic,
+    pub versions: Versions,
+    pub soname: Option<String>,
+    pub deps: Vec<Dep>,
+    /// Init functions in call order (`DT_INIT`, then `DT_INIT_ARRAY`), filled after
+    /// relocation.
+    pub init: Vec<usize>,
+    /// Fini functions in call order (`DT_FINI_ARRAY` reversed, then `DT_FINI`).
+    pub fini: Vec<usize>,
+    /// Declared last: the `Raw` views in `dynamic` point into it.
+    pub mapping: Mapping,
+}
+
+impl Module {
+    /// Parse, validate and map an opened file.
+    pub fn map(file: &OpenFile, limits: &Limits, allow_exec_stack: bool) -> Result<Module> {
+        let path = &file.path;
+        let head = file.read_at(0, HEAD)?;
+        let image = Image::parse(path, &head, file.size, limits, &mut |off, len| {
+            let v = file.read_at(off, len)?;
+            if v.len() < len {
+                return Err(Error::malformed(path, "program headers are truncated", off));
+            }
+            Ok(v)
+        })?;
+        if image.exec_stack && !allow_exec_stack {
+            return Err(Error::ExecutableStack { path: path.clone() });
+        }
+        if let Some(tls) = image.tls {
+            if tls.memsz > 0 {
+                return Err(Error::TlsUnsupported {
+                    path: path.clone(),
+                    what: "the object has a PT_TLS segment".into(),
+                });
+            }
+        }
+        let mapping = Mapping::new(path, file.fd.as_fd(), &image)?;
+        let view = View {
+            loads: &image.loads,
+            bias: mapping.bias(),
+        };
+        let dynamic = Dynamic::read(path, view, image.dynamic, limits)?;
+        let versions = Versions::read(path, view, &dynamic)?;
+        let soname = dynamic
+            .soname
+            .and_then(|o| dynamic.strtab.c_str(o))
+            .map(|s| String::from_utf8_lossy(s).into_owned());
+        Ok(Module {
+            path: path.clone(),
+            id: file.id,
+            image,
+            dynamic,
+            versions,
+            soname,
+            deps: Vec::new(),
+            init: Vec::new(),
+            fini: Vec::new(),
+            mapping,
+        })
+    }
+
+    /// The checked view of this module's memory.
+    pub fn view(&self) -> View<'_> {
+        View {
+            loads: &self.image.loads,
+            bias: self.mapping.bias(),
+        }
+    }
+
+    /// The `DT_NEEDED` names, in order.
+    pub fn needed(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.dynamic
+            .needed
+            .iter()
+            .filter_map(|&o| self.dynamic.strtab.c_str(o))
+    }
+
+    /// Look `name` up among this object's own definitions.
+    pub fn find(&self, name: &SymbolName<'_>) -> Option<(u32, Sym)> {
+        symbols::find(&self.dynamic, &self.versions, name)
+    }
+
+    /// The run-time address a definition names (before IFUNC resolution).
+    pub fn address_of(&self, sym: &Sym) -> usize {
+        if sym.shndx == SHN_ABS {
+            sym.value as usize
+        } else {
+            self.mapping.addr(sym.value)
+        }
+    }
+
+    /// Whether `sym` is an IFUNC whose resolver lies in this object's code.
+    pub fn is_ifunc(&self, sym: &Sym) -> bool {
+        sym.kind() == STT_GNU_IFUNC
+    }
+
+    /// Whether address `addr` lies in one of this object's executable segments.
+    pub fn is_code(&self, addr: usize) -> bool {
+        let vaddr = addr.wrapping_sub(self.mapping.bias()) as u64;
+        self.view().executable(vaddr)
+    }
+
+    /// The symbol name at strtab offset `off`, lossily as text.
+    pub fn name_of(&self, sym: &Sym) -> String {
+        self.dynamic
+            .strtab
+            .c_str(sym.name)
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .unwrap_or_else(|| "<bad name>".into())
+    }
+
+    /// Start address and length of the mapping.
+    pub fn range(&self) -> (usize, usize) {
+        self.mapping.range()
+    }
+
+    /// The address of this module's dynamic section (for debuggers).
+    #[allow(dead_code)]
+    pub fn dynamic_addr(&self) -> *const c_void {
+        self.mapping.addr(self.image.dynamic.0) as *const c_void
+    }
+}

@@ -1,0 +1,355 @@
+//! Symbol lookup inside one object: GNU and SysV hash tables, and symbol versions.
+//!
+//! Owns the hash functions, [`SymbolName`] (a name with its hashes computed once, at
+//! compile time where the name is a constant), [`Versions`] (the object's version
+//! index table built from `DT_VERDEF` and `DT_VERNEED`), and the per-object lookup
+//! [`find`]. It does not walk scopes across objects; the namespace does that.
+
+use std::path::Path;
+
+use crate::elf::dynamic::{Dynamic, View};
+use crate::elf::raw::*;
+use crate::error::{Error, Result};
+
+/// The GNU hash of a symbol name (`DT_GNU_HASH`).
+pub const fn gnu_hash(name: &[u8]) -> u32 {
+    let mut h: u32 = 5381;
+    let mut i = 0;
+    while i < name.len() {
+        h = h.wrapping_mul(33).wrapping_add(name[i] as u32);
+        i += 1;
+    }
+    h
+}
+
+/// The SysV ELF hash of a symbol name (`DT_HASH`).
+pub const fn sysv_hash(name: &[u8]) -> u32 {
+    let mut h: u32 = 0;
+    let mut i = 0;
+    while i < name.len() {
+        h = (h << 4).wrapping_add(name[i] as u32);
+        let g = h & 0xf000_0000;
+        if g != 0 {
+            h ^= g >> 24;
+        }
+        h &= !g;
+        i += 1;
+    }
+    h
+}
+
+/// A symbol name with its hashes, computed once.
+///
+/// Build it with [`SymbolName::new`] in a `const` to pay for hashing at compile time:
+///
+/// ```
+/// use staticdl_loader::SymbolName;
+/// const ADD: SymbolName = SymbolName::new("add");
+/// assert_eq!(ADD.name(), b"add");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct SymbolName<'a> {
+    name: &'a [u8],
+    gnu: u32,
+    sysv: u32,
+    version: Option<(&'a [u8], u32)>,
+}
+
+impl<'a> SymbolName<'a> {
+    /// A name, split at `@` into `name@VERSION` when it has one.
+    ///
+    /// `"memcpy@GLIBC_2.14"` looks up `memcpy` at version `GLIBC_2.14` (hidden
+    /// versions included); a plain name finds the default version.
+    pub const fn new(name: &'a str) -> Self {
+        Self::from_bytes(name.as_bytes())
+    }
+
+    /// As [`SymbolName::new`], from bytes.
+    pub const fn from_bytes(full: &'a [u8]) -> Self {
+        // Find the first '@'; "name@@VER" is accepted as "name@VER".
+        let mut at = 0;
+        while at < full.len() && full[at] != b'@' {
+            at += 1;
+        }
+        if at == full.len() {
+            return Self::with_version(full, None);
+        }
+        let (name, rest) = full.split_at(at);
+        let mut ver = rest.split_at(1).1;
+        if !ver.is_empty() && ver[0] == b'@' {
+            ver = ver.split_at(1).1;
+        }
+        Self::with_version(name, Some(ver))
+    }
+
+    /// A name with an explicit version (or none).
+    pub const fn with_version(name: &'a [u8], version: Option<&'a [u8]>) -> Self {
+        SymbolName {
+            name,
+            gnu: gnu_hash(name),
+            sysv: sysv_hash(name),
+            version: match version {
+                Some(v) => Some((v, sysv_hash(v))),
+                None => None,
+            },
+        }
+    }
+
+    /// The name without its version.
+    pub const fn name(&self) -> &'a [u8] {
+        self.name
+    }
+
+    /// The requested version, if any.
+    pub fn version(&self) -> Option<&'a [u8]> {
+        self.version.map(|v| v.0)
+    }
+
+    pub(crate) fn version_hash(&self) -> Option<(&'a [u8], u32)> {
+        self.version
+    }
+}
+
+/// One entry of an object's version index table (`l_versions` in glibc).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct VersionEntry {
+    /// Offset of the version name in `DT_STRTAB`.
+    pub name: u32,
+    /// Its ELF (SysV) hash.
+    pub hash: u32,
+}
+
+/// The object's versions by index, from `DT_VERDEF` and `DT_VERNEED`.
+#[derive(Default)]
+pub(crate) struct Versions {
+    entries: Vec<Option<VersionEntry>>,
+}
+
+impl Versions {
+    /// Build the index table, checking every record against the image.
+    pub fn read(path: &Path, view: View<'_>, dynamic: &Dynamic) -> Result<Versions> {
+        let mut v = Versions::default();
+        let bad = |what: &str, at: u64| Error::malformed(path, what.to_string(), at);
+        if let Some((mut at, count)) = dynamic.verdef {
+            for _ in 0..count.min(0x8000) {
+                let d: Verdef = view.read(at).ok_or_else(|| bad("DT_VERDEF entry unreadable", at))?;
+                if d.version != 1 {
+                    return Err(bad("DT_VERDEF entry has an unknown version", at));
+                }
+                if d.flags & VER_FLG_BASE == 0 {
+                    let aux_at = at
+                        .checked_add(d.aux.into())
+                        .ok_or_else(|| bad("DT_VERDEF aux offset", at))?;
+                    let aux: Verdaux = view
+                        .read(aux_at)
+                        .ok_or_else(|| bad("DT_VERDEF aux entry unreadable", aux_at))?;
+                    v.set(path, d.ndx & VERSYM_INDEX, aux.name, d.hash, dynamic, at)?;
+                }
+                if d.next == 0 {
+                    break;
+                }
+                at = at.checked_add(d.next.into()).ok_or_else(|| bad("DT_VERDEF next", at))?;
+            }
+        }
+        if let Some((mut at, count)) = dynamic.verneed {
+            for _ in 0..count.min(0x8000) {
+                let n: Verneed = view.read(at).ok_or_else(|| bad("DT_VERNEED entry unreadable", at))?;
+                if n.version != 1 {
+                    return Err(bad("DT_VERNEED entry has an unknown version", at));
+                }
+                let mut aux_at = at.checked_add(n.aux.into()).ok_or_else(|| bad("DT_VERNEED aux", at))?;
+                for _ in 0..n.cnt {
+                    let a: Vernaux = view
+                        .read(aux_at)
+                        .ok_or_else(|| bad("DT_VERNEED aux entry unreadable", aux_at))?;
+                    v.set(path, a.other & VERSYM_INDEX, a.name, a.hash, dynamic, aux_at)?;
+                    if a.next == 0 {
+                        break;
+                    }
+                    aux_at = aux_at
+                        .checked_add(a.next.into())
+                        .ok_or_else(|| bad("DT_VERNEED aux next", aux_at))?;
+                }
+                if n.next == 0 {
+                    break;
+                }
+                at = at.checked_add(n.next.into()).ok_or_else(|| bad("DT_VERNEED next", at))?;
+            }
+        }
+        Ok(v)
+    }
+
+    fn set(&mut self, path: &Path, index: u16, name: u32, hash: u32, d: &Dynamic, at: u64) -> Result<()> {
+        if d.strtab.c_str(name).is_none() {
+            return Err(Error::malformed(path, "version name lies outside DT_STRTAB", at));
+        }
+        let i = usize::from(index);
+        if self.entries.len() <= i {
+            self.entries.resize(i + 1, None);
+        }
+        self.entries[i] = Some(VersionEntry { name, hash });
+        Ok(())
+    }
+
+    /// The version with index `i` (0 and 1 are "local" and "global": no version).
+    pub fn get(&self, i: u16) -> Option<VersionEntry> {
+        self.entries.get(usize::from(i)).copied().flatten()
+    }
+}
+
+/// Whether `sym` may satisfy a lookup at all: a defined, global or weak symbol of a
+/// kind that names something.
+#[inline]
+fn is_definition(sym: &Sym) -> bool {
+    sym.is_defined()
+        && matches!(sym.bind(), STB_GLOBAL | STB_WEAK | STB_GNU_UNIQUE)
+        && !matches!(sym.kind(), STT_SECTION | STT_FILE)
+        && (sym.value != 0 || sym.kind() == STT_TLS || sym.shndx == SHN_ABS)
+        && matches!(sym.visibility(), STV_DEFAULT | STV_PROTECTED)
+}
+
+/// Look `name` up in one object; returns the symbol index and the symbol.
+pub(crate) fn find(d: &Dynamic, versions: &Versions, name: &SymbolName<'_>) -> Option<(u32, Sym)> {
+    if let Some(g) = &d.gnu_hash {
+        let h = name.gnu;
+        let nbloom = g.bloom.len();
+        let word = g.bloom.get((h as usize / 64) & (nbloom - 1))?;
+        let mask = (1u64 << (h % 64)) | (1u64 << ((h >> g.shift) % 64));
+        if word & mask != mask {
+            return None;
+        }
+        let mut idx = g.buckets.get(h as usize % g.buckets.len())?;
+        if idx < g.symoffset {
+            return None;
+        }
+        loop {
+            let ch = g.chains.get((idx - g.symoffset) as usize)?;
+            if (ch | 1) == (h | 1) {
+                if let Some(sym) = d.symtab.get(idx as usize) {
+                    if matches(d, versions, idx, &sym, name) {
+                        return Some((idx, sym));
+                    }
+                }
+            }
+            if ch & 1 != 0 {
+                return None;
+            }
+            idx = idx.checked_add(1)?;
+        }
+    }
+    let s = d.sysv_hash.as_ref()?;
+    let mut idx = s.buckets.get(name.sysv as usize % s.buckets.len().max(1))?;
+    // A hostile chain may loop; the chain cannot be longer than the table.
+    for _ in 0..s.chains.len() {
+        if idx == 0 {
+            return None;
+        }
+        let sym = d.symtab.get(idx as usize)?;
+        if matches(d, versions, idx, &sym, name) {
+            return Some((idx, sym));
+        }
+        idx = s.chains.get(idx as usize)?;
+    }
+    None
+}
+
+#[inline]
+fn matches(d: &Dynamic, versions: &Versions, idx: u32, sym: &Sym, name: &SymbolName<'_>) -> bool {
+    if !is_definition(sym) || !d.strtab.str_eq(sym.name, name.name) {
+        return false;
+    }
+    let vs = match &d.versym {
+        Some(v) => v.get(idx as usize).unwrap_or(1),
+        None => return true, // an unversioned object satisfies any request
+    };
+    let index = vs & VERSYM_INDEX;
+    match name.version_hash() {
+        // Unversioned lookups see default (`@@`) and unversioned definitions only.
+        None => vs & VERSYM_HIDDEN == 0,
+        Some((want, want_hash)) => {
+            if index < 2 {
+                return true;
+            }
+            match versions.get(index) {
+                Some(e) => e.hash == want_hash && d.strtab.str_eq(e.name, want),
+                None => false,
+            }
+        }
+    }
+}
+
+/// The version an import at symbol index `idx` requires, if any.
+pub(crate) fn required_version<'d>(d: &'d Dynamic, versions: &Versions, idx: u32) -> Option<&'d [u8]> {
+    let vs = d.versym.as_ref()?.get(idx as usize)? & VERSYM_INDEX;
+    if vs < 2 {
+        return None;
+    }
+    d.strtab.c_str(versions.get(vs)?.name)
+}
+
+/// Every exported definition's symbol index, for diagnostics.
+///
+/// Counts the table through the hash table (GNU hash does not record its size), so
+/// it costs a walk; lookups never need it.
+pub(crate) fn exported(d: &Dynamic) -> Vec<u32> {
+    let count = match (d.nsyms, &d.gnu_hash) {
+        (Some(n), _) => n,
+        (None, Some(g)) => {
+            let mut max = 0u32;
+            for b in 0..g.buckets.len() {
+                max = max.max(g.buckets.get(b).unwrap_or(0));
+            }
+            if max < g.symoffset {
+                g.symoffset as usize
+            } else {
+                let mut i = max;
+                while let Some(ch) = g.chains.get((i - g.symoffset) as usize) {
+                    if ch & 1 != 0 {
+                        break;
+                    }
+                    i += 1;
+                }
+                i as usize + 1
+            }
+        }
+        (None, None) => 0,
+    };
+    (0..count.min(d.symtab.len()))
+        .filter(|&i| {
+            d.symtab.get(i).is_some_and(|s| {
+                is_definition(&s)
+                    && d.versym
+                        .as_ref()
+                        .and_then(|v| v.get(i))
+                        .is_none_or(|vs| vs & VERSYM_HIDDEN == 0)
+            })
+        })
+        .map(|i| i as u32)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_match_the_reference_values() {
+        // Values from the GNU hash and ELF hash reference implementations.
+        assert_eq!(gnu_hash(b""), 0x0000_1505);
+        assert_eq!(gnu_hash(b"printf"), 0x156b_2bb8);
+        assert_eq!(gnu_hash(b"exit"), 0x7c96_7e3f);
+        assert_eq!(sysv_hash(b""), 0);
+        assert_eq!(sysv_hash(b"printf"), 0x0779_05a6);
+        assert_eq!(sysv_hash(b"exit"), 0x0006_cf04);
+    }
+
+    #[test]
+    fn names_split_at_the_version() {
+        let n = SymbolName::new("memcpy@GLIBC_2.14");
+        assert_eq!(n.name(), b"memcpy");
+        assert_eq!(n.version(), Some(&b"GLIBC_2.14"[..]));
+        let n = SymbolName::new("f@@V2");
+        assert_eq!(n.version(), Some(&b"V2"[..]));
+        assert_eq!(SymbolName::new("plain").version(), None);
+    }
+}

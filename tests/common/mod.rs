@@ -1,0 +1,396 @@
+//! Builds the integration-test fixtures: the shared objects that the loader
+//! tests map, compiled from `tests/fixtures` during `cargo test`.
+//!
+//! Owns: the recipe for every fixture (compiler flags, version scripts,
+//! `DT_NEEDED` links between fixtures), the output directory
+//! (`$CARGO_TARGET_TMPDIR/fixtures`), and rebuilding a fixture only when it is
+//! missing or older than its inputs. Builds are serialised inside one test
+//! process and atomic across processes (each output is written under a
+//! temporary name and renamed into place), so any number of test binaries
+//! can ask for the same fixture at once.
+//!
+//! Does not own: checking that a fixture has the ELF properties it exists
+//! for (`tests/fixtures_build.rs` does that), or loading it.
+//!
+//! The C fixtures are built with `gcc -shared -fPIC -nostdlib -O1 -g0`: no
+//! libc, no start files, so their only imports are the ones each source
+//! declares. The Rust fixture `nostd` is a `#![no_std]` cdylib built by a
+//! nested `cargo build` with its own target directory.
+//!
+//! ```ignore
+//! mod common;
+//!
+//! let basic = common::fixture("basic"); // .../fixtures/libbasic.so
+//! ```
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::fmt::Write as _;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::SystemTime;
+
+/// Flags shared by every C fixture.
+const CFLAGS: &[&str] = &[
+    "-shared",
+    "-fPIC",
+    "-nostdlib",
+    "-O1",
+    "-g0",
+    // Some distributions turn the stack protector on by default; without
+    // libc there is no `__stack_chk_fail` to satisfy it.
+    "-fno-stack-protector",
+    "-Wall",
+    "-Wextra",
+];
+
+/// `DT_RUNPATH` (not the legacy `DT_RPATH`) of `$ORIGIN`, for the chain.
+const RUNPATH_ORIGIN: &[&str] = &["-Wl,--enable-new-dtags", "-Wl,-rpath,$ORIGIN"];
+
+/// Number of functions in the `manysyms` fixtures.
+const MANYSYMS_COUNT: usize = 5000;
+
+/// The Rust target the `nostd` cdylib is built for, whatever the host.
+const NOSTD_TARGET: &str = "x86_64-unknown-linux-gnu";
+
+/// How one fixture is made.
+enum Recipe {
+    /// One C source in `tests/fixtures/c`.
+    C(CFixture),
+    /// The generated `manysyms.c`, linked with the given `--hash-style`.
+    ManySyms { hash_style: &'static str },
+    /// The `#![no_std]` cdylib in `tests/fixtures/nostd`.
+    Nostd,
+}
+
+struct CFixture {
+    /// Source file name in `tests/fixtures/c`.
+    source: &'static str,
+    /// Version script in `tests/fixtures/c`, if any.
+    version_script: Option<&'static str>,
+    /// Fixtures this one links against (each becomes a `DT_NEEDED`).
+    needs: &'static [&'static str],
+    /// Extra linker arguments.
+    link_args: &'static [&'static str],
+}
+
+impl CFixture {
+    const fn plain(source: &'static str) -> Self {
+        CFixture {
+            source,
+            version_script: None,
+            needs: &[],
+            link_args: &[],
+        }
+    }
+
+    const fn linked(source: &'static str, link_args: &'static [&'static str]) -> Self {
+        CFixture {
+            link_args,
+            ..CFixture::plain(source)
+        }
+    }
+}
+
+fn recipe(name: &str) -> Recipe {
+    let c = match name {
+        "basic" => CFixture::plain("basic.c"),
+        "order" => CFixture::linked("order.c", &["-Wl,-init=order_init", "-Wl,-fini=order_fini"]),
+        "chain_c" => CFixture {
+            version_script: Some("chain_c.map"),
+            ..CFixture::plain("chain_c.c")
+        },
+        "chain_b" => CFixture {
+            needs: &["chain_c"],
+            ..CFixture::linked("chain_b.c", RUNPATH_ORIGIN)
+        },
+        "chain_a" => CFixture {
+            needs: &["chain_b"],
+            ..CFixture::linked("chain_a.c", RUNPATH_ORIGIN)
+        },
+        "hostimport" => CFixture::plain("hostimport.c"),
+        "relr" => CFixture::linked("relr.c", &["-Wl,-z,pack-relative-relocs"]),
+        "tls" => CFixture::plain("tls.c"),
+        "execstack" => CFixture::linked("execstack.c", &["-Wl,-z,execstack"]),
+        "undefined" => CFixture::plain("undefined.c"),
+        "manysyms" => return Recipe::ManySyms { hash_style: "gnu" },
+        "manysyms_sysv" => return Recipe::ManySyms { hash_style: "sysv" },
+        "nostd" => return Recipe::Nostd,
+        _ => panic!("unknown fixture {name:?}"),
+    };
+    Recipe::C(c)
+}
+
+/// Builds (once per process, and atomically across concurrently running test
+/// processes: compile to a temp name then rename) and returns the path of
+/// fixture `name` (e.g. "basic" -> ".../libbasic.so").
+pub fn fixture(name: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        // A build that panicked left nothing behind in the map; the next
+        // caller simply tries again.
+        .unwrap_or_else(PoisonError::into_inner);
+    build(name, &mut built)
+}
+
+/// Directory holding all built fixtures.
+pub fn fixture_dir() -> PathBuf {
+    let dir = PathBuf::from(concat!(env!("CARGO_TARGET_TMPDIR"), "/fixtures"));
+    fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("creating fixture directory {}: {e}", dir.display()));
+    dir
+}
+
+/// Builds `name` (and the fixtures it links against) unless this process
+/// already did. The caller holds the process-wide build lock.
+fn build(name: &str, built: &mut HashMap<String, PathBuf>) -> PathBuf {
+    if let Some(path) = built.get(name) {
+        return path.clone();
+    }
+    let dir = fixture_dir();
+    let out = dir.join(format!("lib{name}.so"));
+    match recipe(name) {
+        Recipe::C(c) => {
+            let deps: Vec<PathBuf> = c.needs.iter().map(|dep| build(dep, built)).collect();
+            build_c(name, &c, &deps, &out);
+        }
+        Recipe::ManySyms { hash_style } => {
+            let source = manysyms_source(&dir);
+            build_manysyms(name, &source, hash_style, &out);
+        }
+        Recipe::Nostd => build_nostd(&out),
+    }
+    built.insert(name.to_owned(), out.clone());
+    out
+}
+
+fn build_c(name: &str, c: &CFixture, deps: &[PathBuf], out: &Path) {
+    let src_dir = c_source_dir();
+    let source = src_dir.join(c.source);
+    let script = c.version_script.map(|s| src_dir.join(s));
+    let mut inputs = vec![source.clone(), builder_source()];
+    inputs.extend(script.iter().cloned());
+    inputs.extend(deps.iter().cloned());
+    if is_fresh(out, &inputs) {
+        return;
+    }
+
+    let tmp = temp_path(out);
+    let mut cmd = Command::new("gcc");
+    cmd.args(CFLAGS).arg("-o").arg(&tmp).arg(&source);
+    cmd.arg(format!("-Wl,-soname,lib{name}.so"));
+    if let Some(script) = &script {
+        cmd.arg(format!("-Wl,--version-script={}", script.display()));
+    }
+    if !c.needs.is_empty() {
+        cmd.arg(format!("-L{}", fixture_dir().display()));
+        for dep in c.needs {
+            cmd.arg(format!("-l{dep}"));
+        }
+    }
+    cmd.args(c.link_args);
+    run_gcc(name, &mut cmd, &tmp);
+    install(&tmp, out);
+}
+
+fn build_manysyms(name: &str, source: &Path, hash_style: &str, out: &Path) {
+    if is_fresh(out, &[source.to_path_buf(), builder_source()]) {
+        return;
+    }
+    let tmp = temp_path(out);
+    let mut cmd = Command::new("gcc");
+    cmd.args(CFLAGS)
+        .arg("-o")
+        .arg(&tmp)
+        .arg(source)
+        .arg(format!("-Wl,-soname,lib{name}.so"))
+        .arg(format!("-Wl,--hash-style={hash_style}"));
+    run_gcc(name, &mut cmd, &tmp);
+    install(&tmp, out);
+}
+
+/// Writes `<dir>/manysyms.c` (`manysyms_f0` .. `manysyms_f4999`, each
+/// returning its index) unless it already holds exactly that text, so its
+/// modification time only moves when the generator changes.
+fn manysyms_source(dir: &Path) -> PathBuf {
+    let mut text = String::from(
+        "/* Generated by tests/common/mod.rs: a symbol table large enough that\n   \
+         lookups must go through the hash table. Each function returns its index. */\n\n",
+    );
+    for i in 0..MANYSYMS_COUNT {
+        writeln!(text, "int manysyms_f{i}(void) {{ return {i}; }}").expect("writing to a String");
+    }
+    let path = dir.join("manysyms.c");
+    if fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
+        let tmp = temp_path(&path);
+        fs::write(&tmp, &text).unwrap_or_else(|e| panic!("writing {}: {e}", tmp.display()));
+        install(&tmp, &path);
+    }
+    path
+}
+
+fn build_nostd(out: &Path) {
+    let crate_dir = fixtures_source_dir().join("nostd");
+    let mut inputs = vec![builder_source()];
+    collect_files(&crate_dir, &mut inputs)
+        .unwrap_or_else(|e| panic!("listing {}: {e}", crate_dir.display()));
+    if is_fresh(out, &inputs) {
+        return;
+    }
+
+    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixtures-nostd-target");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&crate_dir)
+        .arg("build")
+        .arg("--release")
+        .arg("--offline")
+        .arg("--target")
+        .arg(NOSTD_TARGET)
+        .arg("--manifest-path")
+        .arg(crate_dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir);
+    // The outer cargo exports its own configuration (target directory,
+    // flags, jobserver) to the tests; none of it belongs to this build.
+    for (key, _) in std::env::vars_os() {
+        if is_outer_build_variable(&key) {
+            cmd.env_remove(&key);
+        }
+    }
+    let output = run(&mut cmd);
+    if !output.status.success() {
+        panic!(
+            "building fixture nostd failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    let built = target_dir
+        .join(NOSTD_TARGET)
+        .join("release")
+        .join("libnostd_plugin.so");
+    let tmp = temp_path(out);
+    fs::copy(&built, &tmp)
+        .unwrap_or_else(|e| panic!("copying {} to {}: {e}", built.display(), tmp.display()));
+    install(&tmp, out);
+}
+
+/// Environment variables set for the outer build that must not leak into
+/// the nested `cargo build` of the `nostd` fixture.
+fn is_outer_build_variable(key: &OsStr) -> bool {
+    let Some(key) = key.to_str() else {
+        return false;
+    };
+    (key.starts_with("CARGO_") && key != "CARGO_HOME")
+        || matches!(
+            key,
+            "RUSTFLAGS"
+                | "RUSTDOCFLAGS"
+                | "RUSTC_WRAPPER"
+                | "RUSTC_WORKSPACE_WRAPPER"
+                | "MAKEFLAGS"
+                | "MFLAGS"
+        )
+}
+
+/// Runs a prepared gcc command that writes `tmp`; panics with gcc's stderr
+/// if it fails.
+fn run_gcc(name: &str, cmd: &mut Command, tmp: &Path) {
+    let output = run(cmd);
+    if !output.status.success() {
+        let _ = fs::remove_file(tmp);
+        panic!(
+            "building fixture {name} failed ({}):\n{cmd:?}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    if !output.stderr.is_empty() {
+        eprintln!(
+            "building fixture {name}:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", cmd.get_program()))
+}
+
+/// A name next to `out`, unique to this process and call, that no linker
+/// search (`-l<name>`) can pick up.
+fn temp_path(out: &Path) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let file = out
+        .file_name()
+        .and_then(OsStr::to_str)
+        .expect("fixture outputs have UTF-8 names");
+    out.with_file_name(format!(
+        ".{file}.{}.{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+/// Atomically replaces `out` with `tmp`.
+fn install(tmp: &Path, out: &Path) {
+    fs::rename(tmp, out).unwrap_or_else(|e| {
+        let _ = fs::remove_file(tmp);
+        panic!("renaming {} to {}: {e}", tmp.display(), out.display())
+    });
+}
+
+/// True if `out` exists and is at least as new as every input.
+fn is_fresh(out: &Path, inputs: &[PathBuf]) -> bool {
+    let Ok(built) = modified(out) else {
+        return false;
+    };
+    inputs.iter().all(|input| {
+        let time =
+            modified(input).unwrap_or_else(|e| panic!("fixture input {}: {e}", input.display()));
+        time <= built
+    })
+}
+
+fn modified(path: &Path) -> io::Result<SystemTime> {
+    fs::metadata(path)?.modified()
+}
+
+/// Every file under `dir`, skipping build output (`target`).
+fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            if entry.file_name() != "target" {
+                collect_files(&path, files)?;
+            }
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn fixtures_source_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn c_source_dir() -> PathBuf {
+    fixtures_source_dir().join("c")
+}
+
+/// This file: a change to a recipe rebuilds every fixture.
+fn builder_source() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/common/mod.rs")
+}
