@@ -1,0 +1,392 @@
+//! The loader against real objects: the fixtures compiled by gcc and rustc during
+//! the test build, loaded into this (dynamic, glibc) test process. The same life
+//! cycle inside a static musl executable is in `tests/static_host.rs`.
+
+mod common;
+
+use std::ffi::{c_char, CStr};
+use std::sync::{Mutex, MutexGuard};
+
+use staticdl_loader::{Error, Library, LoadOptions, Namespace, SymbolName};
+
+/// What the fixtures' `host_record` imports wrote, in order.
+static RECORDS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+/// Tests that read `RECORDS` run one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+extern "C" fn host_record(v: i32) {
+    RECORDS.lock().unwrap().push(v);
+}
+
+extern "C" fn host_add(a: i32, b: i32) -> i32 {
+    a + b
+}
+
+fn serial() -> MutexGuard<'static, ()> {
+    let g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    RECORDS.lock().unwrap().clear();
+    g
+}
+
+fn take_records() -> Vec<i32> {
+    std::mem::take(&mut *RECORDS.lock().unwrap())
+}
+
+/// The host's exports, as a plugin host would offer them.
+fn opts() -> LoadOptions {
+    LoadOptions::new()
+        .system_dirs(false)
+        .host_symbols(|name: &[u8], _: Option<&[u8]>| match name {
+            b"host_record" => Some(host_record as usize),
+            b"host_add" => Some(host_add as usize),
+            _ => None,
+        })
+}
+
+/// # Safety
+/// `T` must be the function pointer type of symbol `name`.
+unsafe fn func<T: Copy>(lib: &Library, name: &str) -> T {
+    let p = lib.symbol(name).unwrap_or_else(|| panic!("{name} not found"));
+    assert_eq!(std::mem::size_of::<T>(), std::mem::size_of::<usize>());
+    // SAFETY: the caller names the right type; sizes match.
+    unsafe { std::mem::transmute_copy(&p.as_ptr()) }
+}
+
+fn maps_mentioning(path: &std::path::Path) -> usize {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let p = path.to_string_lossy();
+    maps.lines().filter(|l| l.ends_with(&*p)).count()
+}
+
+#[test]
+fn basic_full_life_cycle() {
+    let _g = serial();
+    let path = common::fixture("basic");
+    let ns = Namespace::new();
+    let lib = ns.load(&path, &opts()).unwrap();
+    assert!(maps_mentioning(&path) > 0);
+    unsafe {
+        // Exported function, called through its address.
+        let add: extern "C" fn(i32, i32) -> i32 = func(&lib, "basic_add");
+        assert_eq!(add(2, 3), 5);
+        // Constructor ran: it set basic_counter to 42.
+        let counter = lib.symbol("basic_counter").unwrap().as_ptr() as *const i32;
+        assert_eq!(*counter, 42);
+        // Function pointers in data: R_X86_64_64 and R_X86_64_RELATIVE.
+        let ops = lib.symbol("basic_ops").unwrap().as_ptr() as *const extern "C" fn(i32, i32) -> i32;
+        assert_eq!((*ops)(6, 7), 13);
+        assert_eq!((*ops.add(1))(6, 7), 42);
+        assert_eq!(*ops as usize, add as usize, "R_X86_64_64 must bind to the same basic_add");
+        // A string pointer in data (R_X86_64_RELATIVE).
+        let greeting = lib.symbol("basic_greeting").unwrap().as_ptr() as *const *const c_char;
+        assert_eq!(CStr::from_ptr(*greeting).to_str().unwrap(), "hello from basic");
+        // IFUNC: exported, through the PLT internally, and a local one via IRELATIVE.
+        let ifunc: extern "C" fn(i32) -> i32 = func(&lib, "basic_ifunc");
+        assert_eq!(ifunc(7), 21);
+        let via_plt: extern "C" fn(i32) -> i32 = func(&lib, "basic_call_ifunc");
+        assert_eq!(via_plt(5), 15);
+        let local: extern "C" fn(i32) -> i32 = func(&lib, "basic_call_local_ifunc");
+        assert_eq!(local(5), 25);
+        // The weak undefined import resolved to 0.
+        let has_weak: extern "C" fn() -> i32 = func(&lib, "basic_has_weak");
+        assert_eq!(has_weak(), 0);
+    }
+    assert!(lib.symbol("basic_times3").is_none(), "static functions are not exported");
+    assert!(lib.symbol("no_such_symbol").is_none());
+    let exports = lib.exports();
+    for e in ["basic_add", "basic_counter", "basic_ops", "basic_ifunc"] {
+        assert!(exports.iter().any(|x| x == e), "{e} missing from {exports:?}");
+    }
+    assert_eq!(lib.soname(), Some("libbasic.so"));
+    assert!(lib.contains(lib.symbol("basic_add").unwrap().as_ptr() as usize));
+    assert!(take_records().is_empty(), "no destructor may run before unload");
+    drop(lib);
+    assert_eq!(take_records(), vec![99], "destructor runs at unload");
+    assert_eq!(maps_mentioning(&path), 0, "unload unmaps everything");
+}
+
+#[test]
+fn protections_are_w_xor_x_and_relro_is_read_only() {
+    let path = common::fixture("basic");
+    let lib = Namespace::new().load(&path, &opts()).unwrap();
+    let (start, len) = lib.address_range();
+    let mut saw_exec = false;
+    let mut saw_write = false;
+    for r in region::query_range(start as *const u8, len).unwrap() {
+        let r = r.unwrap();
+        let p = r.protection();
+        assert!(
+            !(p.contains(region::Protection::WRITE) && p.contains(region::Protection::EXECUTE)),
+            "W+X page at {:?}",
+            r.as_ptr::<u8>()
+        );
+        saw_exec |= p.contains(region::Protection::EXECUTE);
+        saw_write |= p.contains(region::Protection::WRITE);
+    }
+    assert!(saw_exec && saw_write);
+    // The whole pages of PT_GNU_RELRO are read-only after relocation.
+    let (relro_start, relro_end) = relro_pages(&path);
+    assert!(relro_end > relro_start, "fixture has a RELRO page");
+    let mut at = relro_start;
+    while at < relro_end {
+        let r = region::query((start + at as usize) as *const u8).unwrap();
+        assert!(!r.protection().contains(region::Protection::WRITE), "RELRO still writable: {r:?}");
+        at += 4096;
+    }
+}
+
+/// Page-rounded `PT_GNU_RELRO` range of a file (as glibc rounds it), from readelf.
+fn relro_pages(path: &std::path::Path) -> (u64, u64) {
+    let out = std::process::Command::new("readelf").arg("-lW").arg(path).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text.lines().find(|l| l.trim_start().starts_with("GNU_RELRO")).unwrap();
+    let f: Vec<&str> = line.split_whitespace().collect();
+    let hex = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap();
+    let (vaddr, memsz) = (hex(f[2]), hex(f[5]));
+    (vaddr & !4095, (vaddr + memsz) & !4095)
+}
+
+#[test]
+fn init_and_fini_follow_glibc_order() {
+    let _g = serial();
+    let lib = Namespace::new().load(common::fixture("order"), &opts()).unwrap();
+    assert_eq!(take_records(), vec![1, 2, 3], "DT_INIT, then DT_INIT_ARRAY in order");
+    drop(lib);
+    assert_eq!(take_records(), vec![10, 11, 12], "DT_FINI_ARRAY backwards, then DT_FINI");
+}
+
+#[test]
+fn dependency_chain_loads_breadth_first_and_inits_dependencies_first() {
+    let _g = serial();
+    let a_path = common::fixture("chain_a");
+    let ns = Namespace::new();
+    let a = ns.load(&a_path, &opts()).unwrap();
+    // DT_RUNPATH $ORIGIN found b and c (no search paths were given).
+    assert_eq!(a.needed(), vec!["libchain_b.so".to_string()]);
+    assert_eq!(take_records(), vec!['c' as i32, 'b' as i32, 'a' as i32]);
+    unsafe {
+        let total: extern "C" fn() -> i32 = func(&a, "chain_a_total");
+        assert_eq!(total(), 111);
+        // Symbols of dependencies are reachable through the handle, like dlsym.
+        let b_versioned: extern "C" fn() -> i32 = func(&a, "chain_b_versioned");
+        assert_eq!(b_versioned(), 2, "b linked against the default chain_versioned@@VER_2");
+        let b_old: extern "C" fn() -> i32 = func(&a, "chain_b_versioned_old");
+        assert_eq!(b_old(), 1, "a VER_1 import binds to the hidden chain_versioned@VER_1");
+        let v1: extern "C" fn() -> i32 = func(&a, "chain_versioned@VER_1");
+        let v2: extern "C" fn() -> i32 = func(&a, "chain_versioned@VER_2");
+        let default: extern "C" fn() -> i32 = func(&a, "chain_versioned");
+        assert_eq!((v1(), v2(), default()), (1, 2, 2));
+    }
+    assert!(a.symbol("chain_versioned@VER_9").is_none());
+    // Loading b directly now returns the object already loaded as a's dependency.
+    let b = ns.load(a_path.with_file_name("libchain_b.so"), &opts()).unwrap();
+    assert_eq!(b.soname(), Some("libchain_b.so"));
+    assert!(take_records().is_empty(), "no init runs twice");
+    drop(a);
+    assert!(take_records().is_empty(), "b is still held, so its group stays");
+    drop(b);
+    assert_eq!(take_records(), vec!['A' as i32, 'B' as i32, 'C' as i32]);
+}
+
+#[test]
+fn later_load_shares_an_earlier_dependency() {
+    let _g = serial();
+    let dir = common::fixture("chain_a").parent().unwrap().to_path_buf();
+    let ns = Namespace::new();
+    let c = ns.load(dir.join("libchain_c.so"), &opts()).unwrap();
+    assert_eq!(take_records(), vec!['c' as i32]);
+    let a = ns.load(dir.join("libchain_a.so"), &opts()).unwrap();
+    assert_eq!(take_records(), vec!['b' as i32, 'a' as i32], "c is shared, not loaded again");
+    drop(c);
+    assert!(take_records().is_empty(), "a still needs c");
+    drop(a);
+    assert_eq!(take_records(), vec!['A' as i32, 'B' as i32, 'C' as i32]);
+}
+
+#[test]
+fn host_resolver_supplies_imports() {
+    let lib = Namespace::new().load(common::fixture("hostimport"), &opts()).unwrap();
+    let f: extern "C" fn(i32, i32) -> i32 = unsafe { func(&lib, "hostimport_call") };
+    assert_eq!(f(20, 1), 42);
+    // Without the host symbol, the load fails and names the import.
+    let e = Namespace::new()
+        .load(common::fixture("hostimport"), &LoadOptions::new().system_dirs(false))
+        .unwrap_err();
+    assert!(matches!(&e, Error::UnresolvedSymbols { symbols, .. } if symbols[0].name == "host_add"), "{e}");
+}
+
+#[test]
+fn first_resolvers_interpose_and_last_ones_fill_in() {
+    extern "C" fn other_add(a: i32, b: i32) -> i32 {
+        a * b
+    }
+    let opts = opts().host_symbols_first(|name: &[u8], _: Option<&[u8]>| {
+        (name == b"host_add").then_some(other_add as usize)
+    });
+    let lib = Namespace::new().load(common::fixture("hostimport"), &opts).unwrap();
+    let f: extern "C" fn(i32, i32) -> i32 = unsafe { func(&lib, "hostimport_call") };
+    assert_eq!(f(3, 4), 24);
+}
+
+#[test]
+fn relr_packed_relocations() {
+    let lib = Namespace::new().load(common::fixture("relr"), &opts()).unwrap();
+    unsafe {
+        let count: extern "C" fn() -> i32 = func(&lib, "relr_count");
+        let get: extern "C" fn(i32) -> *const c_char = func(&lib, "relr_get");
+        let n = count();
+        assert!(n >= 64);
+        for i in 0..n {
+            let s = CStr::from_ptr(get(i)).to_str().unwrap();
+            assert!(!s.is_empty(), "entry {i}");
+            assert!(lib.contains(get(i) as usize), "entry {i} points outside the object");
+        }
+    }
+}
+
+#[test]
+fn many_symbols_gnu_and_sysv_hash() {
+    for name in ["manysyms", "manysyms_sysv"] {
+        let lib = Namespace::new().load(common::fixture(name), &opts()).unwrap();
+        for i in [0, 1, 17, 2500, 4999] {
+            let f: extern "C" fn() -> i32 = unsafe { func(&lib, &format!("manysyms_f{i}")) };
+            assert_eq!(f(), i, "{name}");
+        }
+        assert!(lib.symbol("manysyms_f5000").is_none());
+        assert!(lib.symbol("manysyms_").is_none());
+        const F42: SymbolName = SymbolName::new("manysyms_f42");
+        assert!(lib.lookup_here(&F42).is_some());
+        assert_eq!(lib.exports().len(), 5000, "{name}");
+    }
+}
+
+#[test]
+fn nostd_rust_cdylib() {
+    let lib = Namespace::new().load(common::fixture("nostd"), &opts()).unwrap();
+    unsafe {
+        let fib: extern "C" fn(u32) -> u64 = func(&lib, "nostd_fib");
+        assert_eq!(fib(50), 12_586_269_025);
+        let host: extern "C" fn(i32) -> i32 = func(&lib, "nostd_uses_host");
+        assert_eq!(host(41), 42);
+        // Pointers in data (R_X86_64_RELATIVE) read through the relocated table.
+        let len: extern "C" fn(usize) -> usize = func(&lib, "nostd_table_len");
+        let first: extern "C" fn(usize) -> u8 = func(&lib, "nostd_table_first_byte");
+        let table = lib.symbol("NOSTD_TABLE").unwrap().as_ptr() as *const &str;
+        for i in 0..3 {
+            let s = *table.add(i);
+            assert_eq!(len(i), s.len());
+            assert_eq!(first(i), s.as_bytes()[0]);
+            assert!(lib.contains(s.as_ptr() as usize));
+        }
+        assert_eq!(len(3), 0);
+    }
+}
+
+#[test]
+fn unresolved_imports_are_all_listed() {
+    let path = common::fixture("undefined");
+    let e = Namespace::new().load(&path, &opts()).unwrap_err();
+    let Error::UnresolvedSymbols { symbols, path: p } = &e else {
+        panic!("{e}")
+    };
+    let names: Vec<_> = symbols.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["no_such_symbol_anywhere", "another_missing_symbol"]);
+    assert_eq!(p, &path);
+    assert!(e.to_string().contains("undefined symbols no_such_symbol_anywhere"), "{e}");
+    assert_eq!(maps_mentioning(&path), 0, "failed load left a mapping");
+}
+
+#[test]
+fn tls_is_refused_clearly_for_now() {
+    let path = common::fixture("tls");
+    let e = Namespace::new().load(&path, &opts()).unwrap_err();
+    assert!(matches!(e, Error::TlsUnsupported { .. }), "{e}");
+    assert!(e.to_string().contains("TLS not supported yet"), "{e}");
+}
+
+#[test]
+fn executable_stack_needs_consent() {
+    let path = common::fixture("execstack");
+    let e = Namespace::new().load(&path, &opts()).unwrap_err();
+    assert!(matches!(e, Error::ExecutableStack { .. }), "{e}");
+    assert_eq!(maps_mentioning(&path), 0);
+    let lib = Namespace::new().load(&path, &opts().allow_exec_stack(true)).unwrap();
+    let f: extern "C" fn() -> i32 = unsafe { func(&lib, "execstack_answer") };
+    assert_eq!(f(), 42);
+}
+
+#[test]
+fn same_file_by_two_paths_is_one_object() {
+    let _g = serial();
+    let path = common::fixture("order");
+    let dir = path.parent().unwrap();
+    let link = dir.join("order-symlink-test.so");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&path, &link).unwrap();
+    let ns = Namespace::new();
+    let a = ns.load(&path, &opts()).unwrap();
+    let b = ns.load(&link, &opts()).unwrap();
+    assert!(a.same_object(&b));
+    assert_eq!(take_records(), vec![1, 2, 3], "init ran once");
+    drop((a, b));
+    assert_eq!(take_records(), vec![10, 11, 12]);
+    std::fs::remove_file(&link).unwrap();
+}
+
+#[test]
+fn global_scope_serves_later_loads() {
+    // hostimport needs host_add; a global object defining it satisfies later loads.
+    // nostd defines no host_add, so use the host resolver only in the first load.
+    let ns = Namespace::new();
+    let basic = ns.load(common::fixture("basic"), &opts().global(true)).unwrap();
+    assert!(basic.symbol("basic_add").is_some());
+    // A later load without host symbols still sees global objects.
+    let e = ns
+        .load(common::fixture("hostimport"), &LoadOptions::new().system_dirs(false))
+        .unwrap_err();
+    assert!(e.to_string().contains("host_add"), "{e}");
+}
+
+#[test]
+fn missing_dependency_names_what_was_searched() {
+    let dir = tempdir();
+    // Copy chain_a alone: its RUNPATH ($ORIGIN) no longer finds libchain_b.so.
+    let lonely = dir.join("libchain_a.so");
+    std::fs::copy(common::fixture("chain_a"), &lonely).unwrap();
+    let e = Namespace::new().load(&lonely, &opts()).unwrap_err();
+    let Error::LibraryNotFound { name, searched, .. } = &e else {
+        panic!("{e}")
+    };
+    assert_eq!(name, "libchain_b.so");
+    assert_eq!(searched, &vec![dir.join("libchain_b.so")]);
+    // A caller search path fixes it.
+    let opts = opts().search_path(common::fixture_dir());
+    let lib = Namespace::new().load(&lonely, &opts).unwrap();
+    let f: extern "C" fn() -> i32 = unsafe { func(&lib, "chain_a_total") };
+    assert_eq!(f(), 111);
+    drop(lib);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn tempdir() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let d = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "loader-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn run_code_false_maps_and_relocates_without_running_anything() {
+    let _g = serial();
+    let lib = Namespace::new()
+        .load(common::fixture("order"), &opts().run_code(false))
+        .unwrap();
+    assert!(lib.symbol("order_value").is_some() || !lib.exports().is_empty());
+    drop(lib);
+    assert!(take_records().is_empty(), "neither init nor fini may run");
+}
