@@ -37,8 +37,8 @@ fn opts() -> LoadOptions {
     LoadOptions::new()
         .system_dirs(false)
         .host_symbols(|name: &[u8], _: Option<&[u8]>| match name {
-            b"host_record" => Some(host_record as usize),
-            b"host_add" => Some(host_add as usize),
+            b"host_record" => Some(host_record as extern "C" fn(i32) as usize),
+            b"host_add" => Some(host_add as extern "C" fn(i32, i32) -> i32 as usize),
             _ => None,
         })
 }
@@ -46,7 +46,9 @@ fn opts() -> LoadOptions {
 /// # Safety
 /// `T` must be the function pointer type of symbol `name`.
 unsafe fn func<T: Copy>(lib: &Library, name: &str) -> T {
-    let p = lib.symbol(name).unwrap_or_else(|| panic!("{name} not found"));
+    let p = lib
+        .symbol(name)
+        .unwrap_or_else(|| panic!("{name} not found"));
     assert_eq!(std::mem::size_of::<T>(), std::mem::size_of::<usize>());
     // SAFETY: the caller names the right type; sizes match.
     unsafe { std::mem::transmute_copy(&p.as_ptr()) }
@@ -73,13 +75,20 @@ fn basic_full_life_cycle() {
         let counter = lib.symbol("basic_counter").unwrap().as_ptr() as *const i32;
         assert_eq!(*counter, 42);
         // Function pointers in data: R_X86_64_64 and R_X86_64_RELATIVE.
-        let ops = lib.symbol("basic_ops").unwrap().as_ptr() as *const extern "C" fn(i32, i32) -> i32;
+        let ops =
+            lib.symbol("basic_ops").unwrap().as_ptr() as *const extern "C" fn(i32, i32) -> i32;
         assert_eq!((*ops)(6, 7), 13);
         assert_eq!((*ops.add(1))(6, 7), 42);
-        assert_eq!(*ops as usize, add as usize, "R_X86_64_64 must bind to the same basic_add");
+        assert_eq!(
+            *ops as usize, add as usize,
+            "R_X86_64_64 must bind to the same basic_add"
+        );
         // A string pointer in data (R_X86_64_RELATIVE).
         let greeting = lib.symbol("basic_greeting").unwrap().as_ptr() as *const *const c_char;
-        assert_eq!(CStr::from_ptr(*greeting).to_str().unwrap(), "hello from basic");
+        assert_eq!(
+            CStr::from_ptr(*greeting).to_str().unwrap(),
+            "hello from basic"
+        );
         // IFUNC: exported, through the PLT internally, and a local one via IRELATIVE.
         let ifunc: extern "C" fn(i32) -> i32 = func(&lib, "basic_ifunc");
         assert_eq!(ifunc(7), 21);
@@ -91,15 +100,24 @@ fn basic_full_life_cycle() {
         let has_weak: extern "C" fn() -> i32 = func(&lib, "basic_has_weak");
         assert_eq!(has_weak(), 0);
     }
-    assert!(lib.symbol("basic_times3").is_none(), "static functions are not exported");
+    assert!(
+        lib.symbol("basic_times3").is_none(),
+        "static functions are not exported"
+    );
     assert!(lib.symbol("no_such_symbol").is_none());
     let exports = lib.exports();
     for e in ["basic_add", "basic_counter", "basic_ops", "basic_ifunc"] {
-        assert!(exports.iter().any(|x| x == e), "{e} missing from {exports:?}");
+        assert!(
+            exports.iter().any(|x| x == e),
+            "{e} missing from {exports:?}"
+        );
     }
     assert_eq!(lib.soname(), Some("libbasic.so"));
     assert!(lib.contains(lib.symbol("basic_add").unwrap().as_ptr() as usize));
-    assert!(take_records().is_empty(), "no destructor may run before unload");
+    assert!(
+        take_records().is_empty(),
+        "no destructor may run before unload"
+    );
     drop(lib);
     assert_eq!(take_records(), vec![99], "destructor runs at unload");
     assert_eq!(maps_mentioning(&path), 0, "unload unmaps everything");
@@ -130,16 +148,26 @@ fn protections_are_w_xor_x_and_relro_is_read_only() {
     let mut at = relro_start;
     while at < relro_end {
         let r = region::query((start + at as usize) as *const u8).unwrap();
-        assert!(!r.protection().contains(region::Protection::WRITE), "RELRO still writable: {r:?}");
+        assert!(
+            !r.protection().contains(region::Protection::WRITE),
+            "RELRO still writable: {r:?}"
+        );
         at += 4096;
     }
 }
 
 /// Page-rounded `PT_GNU_RELRO` range of a file (as glibc rounds it), from readelf.
 fn relro_pages(path: &std::path::Path) -> (u64, u64) {
-    let out = std::process::Command::new("readelf").arg("-lW").arg(path).output().unwrap();
+    let out = std::process::Command::new("readelf")
+        .arg("-lW")
+        .arg(path)
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    let line = text.lines().find(|l| l.trim_start().starts_with("GNU_RELRO")).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("GNU_RELRO"))
+        .unwrap();
     let f: Vec<&str> = line.split_whitespace().collect();
     let hex = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap();
     let (vaddr, memsz) = (hex(f[2]), hex(f[5]));
@@ -149,10 +177,20 @@ fn relro_pages(path: &std::path::Path) -> (u64, u64) {
 #[test]
 fn init_and_fini_follow_glibc_order() {
     let _g = serial();
-    let lib = Namespace::new().load(common::fixture("order"), &opts()).unwrap();
-    assert_eq!(take_records(), vec![1, 2, 3], "DT_INIT, then DT_INIT_ARRAY in order");
+    let lib = Namespace::new()
+        .load(common::fixture("order"), &opts())
+        .unwrap();
+    assert_eq!(
+        take_records(),
+        vec![1, 2, 3],
+        "DT_INIT, then DT_INIT_ARRAY in order"
+    );
     drop(lib);
-    assert_eq!(take_records(), vec![10, 11, 12], "DT_FINI_ARRAY backwards, then DT_FINI");
+    assert_eq!(
+        take_records(),
+        vec![10, 11, 12],
+        "DT_FINI_ARRAY backwards, then DT_FINI"
+    );
 }
 
 #[test]
@@ -169,9 +207,17 @@ fn dependency_chain_loads_breadth_first_and_inits_dependencies_first() {
         assert_eq!(total(), 111);
         // Symbols of dependencies are reachable through the handle, like dlsym.
         let b_versioned: extern "C" fn() -> i32 = func(&a, "chain_b_versioned");
-        assert_eq!(b_versioned(), 2, "b linked against the default chain_versioned@@VER_2");
+        assert_eq!(
+            b_versioned(),
+            2,
+            "b linked against the default chain_versioned@@VER_2"
+        );
         let b_old: extern "C" fn() -> i32 = func(&a, "chain_b_versioned_old");
-        assert_eq!(b_old(), 1, "a VER_1 import binds to the hidden chain_versioned@VER_1");
+        assert_eq!(
+            b_old(),
+            1,
+            "a VER_1 import binds to the hidden chain_versioned@VER_1"
+        );
         let v1: extern "C" fn() -> i32 = func(&a, "chain_versioned@VER_1");
         let v2: extern "C" fn() -> i32 = func(&a, "chain_versioned@VER_2");
         let default: extern "C" fn() -> i32 = func(&a, "chain_versioned");
@@ -179,11 +225,16 @@ fn dependency_chain_loads_breadth_first_and_inits_dependencies_first() {
     }
     assert!(a.symbol("chain_versioned@VER_9").is_none());
     // Loading b directly now returns the object already loaded as a's dependency.
-    let b = ns.load(a_path.with_file_name("libchain_b.so"), &opts()).unwrap();
+    let b = ns
+        .load(a_path.with_file_name("libchain_b.so"), &opts())
+        .unwrap();
     assert_eq!(b.soname(), Some("libchain_b.so"));
     assert!(take_records().is_empty(), "no init runs twice");
     drop(a);
-    assert!(take_records().is_empty(), "b is still held, so its group stays");
+    assert!(
+        take_records().is_empty(),
+        "b is still held, so its group stays"
+    );
     drop(b);
     assert_eq!(take_records(), vec!['A' as i32, 'B' as i32, 'C' as i32]);
 }
@@ -196,7 +247,11 @@ fn later_load_shares_an_earlier_dependency() {
     let c = ns.load(dir.join("libchain_c.so"), &opts()).unwrap();
     assert_eq!(take_records(), vec!['c' as i32]);
     let a = ns.load(dir.join("libchain_a.so"), &opts()).unwrap();
-    assert_eq!(take_records(), vec!['b' as i32, 'a' as i32], "c is shared, not loaded again");
+    assert_eq!(
+        take_records(),
+        vec!['b' as i32, 'a' as i32],
+        "c is shared, not loaded again"
+    );
     drop(c);
     assert!(take_records().is_empty(), "a still needs c");
     drop(a);
@@ -205,14 +260,22 @@ fn later_load_shares_an_earlier_dependency() {
 
 #[test]
 fn host_resolver_supplies_imports() {
-    let lib = Namespace::new().load(common::fixture("hostimport"), &opts()).unwrap();
+    let lib = Namespace::new()
+        .load(common::fixture("hostimport"), &opts())
+        .unwrap();
     let f: extern "C" fn(i32, i32) -> i32 = unsafe { func(&lib, "hostimport_call") };
     assert_eq!(f(20, 1), 42);
     // Without the host symbol, the load fails and names the import.
     let e = Namespace::new()
-        .load(common::fixture("hostimport"), &LoadOptions::new().system_dirs(false))
+        .load(
+            common::fixture("hostimport"),
+            &LoadOptions::new().system_dirs(false),
+        )
         .unwrap_err();
-    assert!(matches!(&e, Error::UnresolvedSymbols { symbols, .. } if symbols[0].name == "host_add"), "{e}");
+    assert!(
+        matches!(&e, Error::UnresolvedSymbols { symbols, .. } if symbols[0].name == "host_add"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -221,16 +284,20 @@ fn first_resolvers_interpose_and_last_ones_fill_in() {
         a * b
     }
     let opts = opts().host_symbols_first(|name: &[u8], _: Option<&[u8]>| {
-        (name == b"host_add").then_some(other_add as usize)
+        (name == b"host_add").then_some(other_add as extern "C" fn(i32, i32) -> i32 as usize)
     });
-    let lib = Namespace::new().load(common::fixture("hostimport"), &opts).unwrap();
+    let lib = Namespace::new()
+        .load(common::fixture("hostimport"), &opts)
+        .unwrap();
     let f: extern "C" fn(i32, i32) -> i32 = unsafe { func(&lib, "hostimport_call") };
     assert_eq!(f(3, 4), 24);
 }
 
 #[test]
 fn relr_packed_relocations() {
-    let lib = Namespace::new().load(common::fixture("relr"), &opts()).unwrap();
+    let lib = Namespace::new()
+        .load(common::fixture("relr"), &opts())
+        .unwrap();
     unsafe {
         let count: extern "C" fn() -> i32 = func(&lib, "relr_count");
         let get: extern "C" fn(i32) -> *const c_char = func(&lib, "relr_get");
@@ -239,7 +306,10 @@ fn relr_packed_relocations() {
         for i in 0..n {
             let s = CStr::from_ptr(get(i)).to_str().unwrap();
             assert!(!s.is_empty(), "entry {i}");
-            assert!(lib.contains(get(i) as usize), "entry {i} points outside the object");
+            assert!(
+                lib.contains(get(i) as usize),
+                "entry {i} points outside the object"
+            );
         }
     }
 }
@@ -247,7 +317,9 @@ fn relr_packed_relocations() {
 #[test]
 fn many_symbols_gnu_and_sysv_hash() {
     for name in ["manysyms", "manysyms_sysv"] {
-        let lib = Namespace::new().load(common::fixture(name), &opts()).unwrap();
+        let lib = Namespace::new()
+            .load(common::fixture(name), &opts())
+            .unwrap();
         for i in [0, 1, 17, 2500, 4999] {
             let f: extern "C" fn() -> i32 = unsafe { func(&lib, &format!("manysyms_f{i}")) };
             assert_eq!(f(), i, "{name}");
@@ -262,7 +334,9 @@ fn many_symbols_gnu_and_sysv_hash() {
 
 #[test]
 fn nostd_rust_cdylib() {
-    let lib = Namespace::new().load(common::fixture("nostd"), &opts()).unwrap();
+    let lib = Namespace::new()
+        .load(common::fixture("nostd"), &opts())
+        .unwrap();
     unsafe {
         let fib: extern "C" fn(u32) -> u64 = func(&lib, "nostd_fib");
         assert_eq!(fib(50), 12_586_269_025);
@@ -292,7 +366,11 @@ fn unresolved_imports_are_all_listed() {
     let names: Vec<_> = symbols.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["no_such_symbol_anywhere", "another_missing_symbol"]);
     assert_eq!(p, &path);
-    assert!(e.to_string().contains("undefined symbols no_such_symbol_anywhere"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("undefined symbols no_such_symbol_anywhere"),
+        "{e}"
+    );
     assert_eq!(maps_mentioning(&path), 0, "failed load left a mapping");
 }
 
@@ -310,7 +388,9 @@ fn executable_stack_needs_consent() {
     let e = Namespace::new().load(&path, &opts()).unwrap_err();
     assert!(matches!(e, Error::ExecutableStack { .. }), "{e}");
     assert_eq!(maps_mentioning(&path), 0);
-    let lib = Namespace::new().load(&path, &opts().allow_exec_stack(true)).unwrap();
+    let lib = Namespace::new()
+        .load(&path, &opts().allow_exec_stack(true))
+        .unwrap();
     let f: extern "C" fn() -> i32 = unsafe { func(&lib, "execstack_answer") };
     assert_eq!(f(), 42);
 }
@@ -338,11 +418,16 @@ fn global_scope_serves_later_loads() {
     // hostimport needs host_add; a global object defining it satisfies later loads.
     // nostd defines no host_add, so use the host resolver only in the first load.
     let ns = Namespace::new();
-    let basic = ns.load(common::fixture("basic"), &opts().global(true)).unwrap();
+    let basic = ns
+        .load(common::fixture("basic"), &opts().global(true))
+        .unwrap();
     assert!(basic.symbol("basic_add").is_some());
     // A later load without host symbols still sees global objects.
     let e = ns
-        .load(common::fixture("hostimport"), &LoadOptions::new().system_dirs(false))
+        .load(
+            common::fixture("hostimport"),
+            &LoadOptions::new().system_dirs(false),
+        )
         .unwrap_err();
     assert!(e.to_string().contains("host_add"), "{e}");
 }

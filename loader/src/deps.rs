@@ -69,7 +69,10 @@ mod tests {
     #[test]
     fn origin_expands_both_spellings() {
         let o = Path::new("/opt/app/lib");
-        assert_eq!(expand("$ORIGIN/../x", o), PathBuf::from("/opt/app/lib/../x"));
+        assert_eq!(
+            expand("$ORIGIN/../x", o),
+            PathBuf::from("/opt/app/lib/../x")
+        );
         assert_eq!(expand("${ORIGIN}", o), PathBuf::from("/opt/app/lib"));
         assert_eq!(expand("/usr/lib", o), PathBuf::from("/usr/lib"));
     }

@@ -82,9 +82,8 @@ impl Mapping {
     ///
     /// On error nothing stays mapped: the reservation is dropped, which unmaps it.
     pub fn new(path: &Path, fd: BorrowedFd<'_>, image: &Image) -> Result<Mapping> {
-        let span = usize::try_from(image.span()).map_err(|_| {
-            Error::malformed(path, "image span does not fit the address space", 0)
-        })?;
+        let span = usize::try_from(image.span())
+            .map_err(|_| Error::malformed(path, "image span does not fit the address space", 0))?;
         let first = image.loads[0];
         // The reservation is the first segment's own mapping, stretched over the
         // whole span; later segments replace their part of it.

@@ -43,7 +43,8 @@ impl OpenFile {
             path: path.to_path_buf(),
             source: e.into(),
         };
-        let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(io)?;
+        let fd =
+            rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(io)?;
         let st = rustix::fs::fstat(&fd).map_err(io)?;
         let kind = FileType::from_raw_mode(st.st_mode);
         if kind != FileType::RegularFile {
@@ -72,12 +73,11 @@ impl OpenFile {
         let mut buf = vec![0u8; len];
         let mut done = 0;
         while done < len {
-            let n = rustix::io::pread(self.fd.as_fd(), &mut buf[done..], offset + done as u64).map_err(|e| {
-                Error::Io {
+            let n = rustix::io::pread(self.fd.as_fd(), &mut buf[done..], offset + done as u64)
+                .map_err(|e| Error::Io {
                     path: self.path.clone(),
                     source: e.into(),
-                }
-            })?;
+                })?;
             if n == 0 {
                 break;
             }

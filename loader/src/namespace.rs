@@ -377,7 +377,11 @@ impl Load<'_, '_> {
             }
         }
         // 2. An object of this load, or loaded before, by name.
-        if let Some(j) = self.new.iter().position(|m| m.soname.as_deref() == Some(name)) {
+        if let Some(j) = self
+            .new
+            .iter()
+            .position(|m| m.soname.as_deref() == Some(name))
+        {
             return Ok(Dep::Group(j));
         }
         if let Some(lib) = self.state.by_name.get(name).and_then(upgrade) {
@@ -519,7 +523,9 @@ impl Load<'_, '_> {
             for n in &list {
                 match n {
                     Node::New(j) => scope.push_module(&self.new[*j], Owner::New(*j)),
-                    Node::Loaded(k) => scope.push_module(self.loaded[*k].module(), Owner::Loaded(*k)),
+                    Node::Loaded(k) => {
+                        scope.push_module(self.loaded[*k].module(), Owner::Loaded(*k))
+                    }
                     Node::Provided(s) => scope.push_source(s),
                 }
             }

@@ -208,7 +208,8 @@ impl<'s, 'a> Relocator<'s, 'a> {
                     what: format!(
                         "{} against {}",
                         A::name(e.r_type),
-                        self.sym_name(m, e.sym).unwrap_or_else(|| "no symbol".into())
+                        self.sym_name(m, e.sym)
+                            .unwrap_or_else(|| "no symbol".into())
                     ),
                 })
             }
@@ -270,7 +271,9 @@ impl<'s, 'a> Relocator<'s, 'a> {
         match kind {
             RelocKind::Absolute => unsafe { write64(target, s.wrapping_add(addend as u64)) },
             RelocKind::GlobDat | RelocKind::JumpSlot => unsafe { write64(target, s) },
-            RelocKind::Pc64 => unsafe { write64(target, s.wrapping_add(addend as u64).wrapping_sub(p)) },
+            RelocKind::Pc64 => unsafe {
+                write64(target, s.wrapping_add(addend as u64).wrapping_sub(p))
+            },
             RelocKind::Pc32 => {
                 let v = (s as i128) + i128::from(addend) - (p as i128);
                 let v = i32::try_from(v).map_err(|_| overflow())?;
@@ -295,7 +298,11 @@ impl<'s, 'a> Relocator<'s, 'a> {
     /// weak import nobody defines, or a missing import (recorded in `missing`).
     fn resolve(&mut self, m: &Module, index: usize, idx: u32) -> Result<Option<Binding>> {
         let sym: Sym = m.dynamic.symtab.get(idx as usize).ok_or_else(|| {
-            Error::malformed(&m.path, format!("relocation names symbol index {idx} past the symbol table"), 0)
+            Error::malformed(
+                &m.path,
+                format!("relocation names symbol index {idx} past the symbol table"),
+                0,
+            )
         })?;
         if sym.kind() == STT_TLS {
             return Err(Error::TlsUnsupported {
@@ -320,7 +327,11 @@ impl<'s, 'a> Relocator<'s, 'a> {
             return Ok(Some(own(m)));
         }
         let name = m.dynamic.strtab.c_str(sym.name).ok_or_else(|| {
-            Error::malformed(&m.path, "symbol name lies outside DT_STRTAB", u64::from(sym.name))
+            Error::malformed(
+                &m.path,
+                "symbol name lies outside DT_STRTAB",
+                u64::from(sym.name),
+            )
         })?;
         let version = required_version(&m.dynamic, &m.versions, idx);
         let lookup = SymbolName::with_version(name, version);

@@ -132,7 +132,9 @@ impl Versions {
         let bad = |what: &str, at: u64| Error::malformed(path, what.to_string(), at);
         if let Some((mut at, count)) = dynamic.verdef {
             for _ in 0..count.min(0x8000) {
-                let d: Verdef = view.read(at).ok_or_else(|| bad("DT_VERDEF entry unreadable", at))?;
+                let d: Verdef = view
+                    .read(at)
+                    .ok_or_else(|| bad("DT_VERDEF entry unreadable", at))?;
                 if d.version != 1 {
                     return Err(bad("DT_VERDEF entry has an unknown version", at));
                 }
@@ -148,21 +150,34 @@ impl Versions {
                 if d.next == 0 {
                     break;
                 }
-                at = at.checked_add(d.next.into()).ok_or_else(|| bad("DT_VERDEF next", at))?;
+                at = at
+                    .checked_add(d.next.into())
+                    .ok_or_else(|| bad("DT_VERDEF next", at))?;
             }
         }
         if let Some((mut at, count)) = dynamic.verneed {
             for _ in 0..count.min(0x8000) {
-                let n: Verneed = view.read(at).ok_or_else(|| bad("DT_VERNEED entry unreadable", at))?;
+                let n: Verneed = view
+                    .read(at)
+                    .ok_or_else(|| bad("DT_VERNEED entry unreadable", at))?;
                 if n.version != 1 {
                     return Err(bad("DT_VERNEED entry has an unknown version", at));
                 }
-                let mut aux_at = at.checked_add(n.aux.into()).ok_or_else(|| bad("DT_VERNEED aux", at))?;
+                let mut aux_at = at
+                    .checked_add(n.aux.into())
+                    .ok_or_else(|| bad("DT_VERNEED aux", at))?;
                 for _ in 0..n.cnt {
                     let a: Vernaux = view
                         .read(aux_at)
                         .ok_or_else(|| bad("DT_VERNEED aux entry unreadable", aux_at))?;
-                    v.set(path, a.other & VERSYM_INDEX, a.name, a.hash, dynamic, aux_at)?;
+                    v.set(
+                        path,
+                        a.other & VERSYM_INDEX,
+                        a.name,
+                        a.hash,
+                        dynamic,
+                        aux_at,
+                    )?;
                     if a.next == 0 {
                         break;
                     }
@@ -173,15 +188,29 @@ impl Versions {
                 if n.next == 0 {
                     break;
                 }
-                at = at.checked_add(n.next.into()).ok_or_else(|| bad("DT_VERNEED next", at))?;
+                at = at
+                    .checked_add(n.next.into())
+                    .ok_or_else(|| bad("DT_VERNEED next", at))?;
             }
         }
         Ok(v)
     }
 
-    fn set(&mut self, path: &Path, index: u16, name: u32, hash: u32, d: &Dynamic, at: u64) -> Result<()> {
+    fn set(
+        &mut self,
+        path: &Path,
+        index: u16,
+        name: u32,
+        hash: u32,
+        d: &Dynamic,
+        at: u64,
+    ) -> Result<()> {
         if d.strtab.c_str(name).is_none() {
-            return Err(Error::malformed(path, "version name lies outside DT_STRTAB", at));
+            return Err(Error::malformed(
+                path,
+                "version name lies outside DT_STRTAB",
+                at,
+            ));
         }
         let i = usize::from(index);
         if self.entries.len() <= i {
@@ -279,7 +308,11 @@ fn matches(d: &Dynamic, versions: &Versions, idx: u32, sym: &Sym, name: &SymbolN
 }
 
 /// The version an import at symbol index `idx` requires, if any.
-pub(crate) fn required_version<'d>(d: &'d Dynamic, versions: &Versions, idx: u32) -> Option<&'d [u8]> {
+pub(crate) fn required_version<'d>(
+    d: &'d Dynamic,
+    versions: &Versions,
+    idx: u32,
+) -> Option<&'d [u8]> {
     let vs = d.versym.as_ref()?.get(idx as usize)? & VERSYM_INDEX;
     if vs < 2 {
         return None;

@@ -246,8 +246,7 @@ fn build_nostd(out: &Path) {
     }
 
     let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixtures-nostd-target");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
+    let mut cmd = nested_cargo();
     cmd.current_dir(&crate_dir)
         .arg("build")
         .arg("--release")
@@ -258,13 +257,6 @@ fn build_nostd(out: &Path) {
         .arg(crate_dir.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target_dir);
-    // The outer cargo exports its own configuration (target directory,
-    // flags, jobserver) to the tests; none of it belongs to this build.
-    for (key, _) in std::env::vars_os() {
-        if is_outer_build_variable(&key) {
-            cmd.env_remove(&key);
-        }
-    }
     let output = run(&mut cmd);
     if !output.status.success() {
         panic!(
@@ -282,6 +274,53 @@ fn build_nostd(out: &Path) {
     fs::copy(&built, &tmp)
         .unwrap_or_else(|e| panic!("copying {} to {}: {e}", built.display(), tmp.display()));
     install(&tmp, out);
+}
+
+/// A `cargo` command for a nested build, without the outer build's
+/// environment: the outer cargo exports its own configuration (target
+/// directory, flags, jobserver) to the tests, and none of it belongs to a
+/// nested build.
+pub fn nested_cargo() -> Command {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    for (key, _) in std::env::vars_os() {
+        if is_outer_build_variable(&key) {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd
+}
+
+/// Builds (once per process) the static musl test host in
+/// `tests/fixtures/static_host` and returns the executable's path.
+pub fn static_host() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let crate_dir = fixtures_source_dir().join("static_host");
+            let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("static-host-target");
+            let mut cmd = nested_cargo();
+            cmd.current_dir(&crate_dir)
+                .args([
+                    "build",
+                    "--target",
+                    "x86_64-unknown-linux-musl",
+                    "--manifest-path",
+                ])
+                .arg(crate_dir.join("Cargo.toml"))
+                .arg("--target-dir")
+                .arg(&target_dir);
+            let output = run(&mut cmd);
+            if !output.status.success() {
+                panic!(
+                    "building the static host failed ({}):\n{}",
+                    output.status,
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+            target_dir.join("x86_64-unknown-linux-musl/debug/static_host")
+        })
+        .clone()
 }
 
 /// Environment variables set for the outer build that must not leak into

@@ -197,7 +197,12 @@ fn check_u32(path: &Path, what: &str, v: u64, at: u64) -> Result<u32> {
 
 impl Dynamic {
     /// Read and validate the dynamic section at `dynamic` (address, size).
-    pub fn read(path: &Path, view: View<'_>, dynamic: (u64, u64), limits: &Limits) -> Result<Dynamic> {
+    pub fn read(
+        path: &Path,
+        view: View<'_>,
+        dynamic: (u64, u64),
+        limits: &Limits,
+    ) -> Result<Dynamic> {
         let mut t = Tags::default();
         let count = dynamic.1 / 16;
         let mut terminated = false;
@@ -262,7 +267,11 @@ impl Dynamic {
             }
         }
         if !terminated {
-            return Err(Error::malformed(path, "dynamic section has no DT_NULL", dynamic.0));
+            return Err(Error::malformed(
+                path,
+                "dynamic section has no DT_NULL",
+                dynamic.0,
+            ));
         }
         Self::validate(path, view, t, dynamic.0)
     }
@@ -337,7 +346,11 @@ impl Dynamic {
             None => None,
         };
         if gnu_hash.is_none() && sysv_hash.is_none() {
-            return Err(Error::malformed(path, "neither DT_GNU_HASH nor DT_HASH", at));
+            return Err(Error::malformed(
+                path,
+                "neither DT_GNU_HASH nor DT_HASH",
+                at,
+            ));
         }
         if let Some(n) = nsyms {
             // SAFETY: shrinking a validated view keeps it inside the same range.
@@ -351,24 +364,25 @@ impl Dynamic {
         let verneed = t.verneed.map(|a| (a, t.verneednum.unwrap_or(0)));
 
         let relocs = Self::relocs(path, view, &t, at)?;
-        let array = |addr: Option<u64>, size: Option<u64>, what: &str| -> Result<Option<(u64, u64)>> {
-            match (addr, size.unwrap_or(0)) {
-                (None, _) | (_, 0) => Ok(None),
-                (Some(a), sz) => {
-                    if sz % 8 != 0 || view.read::<u64>(a).is_none() || {
-                        let last = a.checked_add(sz - 8);
-                        last.is_none_or(|l| view.read::<u64>(l).is_none())
-                    } {
-                        return Err(Error::malformed(
-                            path,
-                            format!("{what} does not lie inside a loaded segment"),
-                            a,
-                        ));
+        let array =
+            |addr: Option<u64>, size: Option<u64>, what: &str| -> Result<Option<(u64, u64)>> {
+                match (addr, size.unwrap_or(0)) {
+                    (None, _) | (_, 0) => Ok(None),
+                    (Some(a), sz) => {
+                        if sz % 8 != 0 || view.read::<u64>(a).is_none() || {
+                            let last = a.checked_add(sz - 8);
+                            last.is_none_or(|l| view.read::<u64>(l).is_none())
+                        } {
+                            return Err(Error::malformed(
+                                path,
+                                format!("{what} does not lie inside a loaded segment"),
+                                a,
+                            ));
+                        }
+                        Ok(Some((a, sz / 8)))
                     }
-                    Ok(Some((a, sz / 8)))
                 }
-            }
-        };
+            };
         let init_array = array(t.init_array, t.init_arraysz, "DT_INIT_ARRAY")?;
         let fini_array = array(t.fini_array, t.fini_arraysz, "DT_FINI_ARRAY")?;
         Ok(Dynamic {
@@ -462,7 +476,13 @@ impl Dynamic {
                 rel_sz = trim_overlap(t.rel, rel_sz, t.jmprel, t.pltrelsz);
                 (Raw::empty(), plt)
             }
-            _ => return Err(Error::malformed(path, "DT_PLTREL is neither DT_RELA nor DT_REL", at)),
+            _ => {
+                return Err(Error::malformed(
+                    path,
+                    "DT_PLTREL is neither DT_RELA nor DT_REL",
+                    at,
+                ))
+            }
         };
         Ok(Relocs {
             rela: table(path, view, "DT_RELA", t.rela, rela_sz, t.relaent)?,
@@ -476,7 +496,12 @@ impl Dynamic {
 
 /// If the PLT relocations sit at the end of the main table's range, leave them out
 /// of it, so they are applied once.
-fn trim_overlap(main: Option<u64>, main_sz: Option<u64>, plt: Option<u64>, plt_sz: Option<u64>) -> Option<u64> {
+fn trim_overlap(
+    main: Option<u64>,
+    main_sz: Option<u64>,
+    plt: Option<u64>,
+    plt_sz: Option<u64>,
+) -> Option<u64> {
     match (main, main_sz, plt, plt_sz) {
         (Some(m), Some(ms), Some(p), Some(ps))
             if p >= m && m.checked_add(ms) == p.checked_add(ps) && ps <= ms =>
@@ -493,8 +518,14 @@ mod tests {
 
     #[test]
     fn overlap_trimmed_only_at_the_end() {
-        assert_eq!(trim_overlap(Some(100), Some(96), Some(148), Some(48)), Some(48));
-        assert_eq!(trim_overlap(Some(100), Some(96), Some(300), Some(48)), Some(96));
+        assert_eq!(
+            trim_overlap(Some(100), Some(96), Some(148), Some(48)),
+            Some(48)
+        );
+        assert_eq!(
+            trim_overlap(Some(100), Some(96), Some(300), Some(48)),
+            Some(96)
+        );
         assert_eq!(trim_overlap(Some(100), None, Some(300), Some(48)), None);
     }
 }

@@ -216,7 +216,11 @@ impl Image {
                         continue;
                     }
                     if filesz > memsz {
-                        return Err(Error::malformed(path, "PT_LOAD p_filesz exceeds p_memsz", at));
+                        return Err(Error::malformed(
+                            path,
+                            "PT_LOAD p_filesz exceeds p_memsz",
+                            at,
+                        ));
                     }
                     if offset.checked_add(filesz).is_none_or(|e| e > file_size) {
                         return Err(Error::malformed(
@@ -226,11 +230,19 @@ impl Image {
                         ));
                     }
                     if vaddr.checked_add(memsz).and_then(page_ceil).is_none() {
-                        return Err(Error::malformed(path, "PT_LOAD address range overflows", at));
+                        return Err(Error::malformed(
+                            path,
+                            "PT_LOAD address range overflows",
+                            at,
+                        ));
                     }
                     let align = ph.p_align(endian);
                     if align > 1 && !align.is_power_of_two() {
-                        return Err(Error::malformed(path, "PT_LOAD p_align is not a power of two", at));
+                        return Err(Error::malformed(
+                            path,
+                            "PT_LOAD p_align is not a power of two",
+                            at,
+                        ));
                     }
                     if vaddr % PAGE != offset % PAGE {
                         return Err(Error::malformed(
@@ -391,7 +403,11 @@ fn check_ident(path: &Path, head: &[u8]) -> Result<()> {
                 found: "ELF32".into(),
             });
         }
-        return Err(Error::malformed(path, "file is shorter than an ELF header", 0));
+        return Err(Error::malformed(
+            path,
+            "file is shorter than an ELF header",
+            0,
+        ));
     }
     match head[EI_CLASS] {
         2 => {}
@@ -411,7 +427,13 @@ fn check_ident(path: &Path, head: &[u8]) -> Result<()> {
                 found: "ELF64 big-endian".into(),
             })
         }
-        d => return Err(Error::malformed(path, format!("unknown ELF data encoding {d}"), 5)),
+        d => {
+            return Err(Error::malformed(
+                path,
+                format!("unknown ELF data encoding {d}"),
+                5,
+            ))
+        }
     }
     if head[EI_VERSION] != 1 {
         return Err(Error::malformed(path, "unknown EI_VERSION", 6));

@@ -1,0 +1,76 @@
+//! The full life cycle inside a static musl executable: `tests/fixtures/static_host`
+//! is built for `x86_64-unknown-linux-musl` (static-pie, no `PT_INTERP`, no
+//! `DT_NEEDED`: there is no libc loader in the process at all), run against the
+//! fixtures, and its report compared line by line.
+
+mod common;
+
+use std::process::Command;
+
+fn readelf(flag: &str, path: &std::path::Path) -> String {
+    let out = Command::new("readelf")
+        .arg(flag)
+        .arg("-W")
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn static_musl_host_runs_the_whole_life_cycle() {
+    // Build every fixture the host uses first.
+    for f in ["basic", "order", "chain_a", "nostd", "undefined"] {
+        common::fixture(f);
+    }
+    let host = common::static_host();
+    let headers = readelf("-l", &host);
+    assert!(
+        !headers.contains("INTERP"),
+        "static host has PT_INTERP:\n{headers}"
+    );
+    let dynamic = readelf("-d", &host);
+    assert!(
+        !dynamic.contains("(NEEDED)"),
+        "static host has DT_NEEDED:\n{dynamic}"
+    );
+
+    let out = Command::new(&host)
+        .arg(common::fixture_dir())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "static host failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let undefined = format!(
+        "undefined={}: undefined symbols no_such_symbol_anywhere, another_missing_symbol",
+        common::fixture("undefined").display()
+    );
+    let expected = [
+        "basic_add=5",
+        "basic_counter=42",
+        "basic_ifunc=21",
+        "basic_irelative=35",
+        "basic_greeting=hello from basic",
+        "basic_mapped=true",
+        "basic_fini=99",
+        "basic_unmapped=true",
+        "order_init=1,2,3",
+        "order_fini=10,11,12",
+        "chain_init=99,98,97",
+        "chain_total=111",
+        "chain_versions=1,2,1",
+        "chain_fini=65,66,67",
+        "nostd=102334155,42",
+        &undefined,
+        "loaded_at_end=0",
+        "done",
+    ];
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines, expected);
+}
