@@ -375,11 +375,41 @@ fn unresolved_imports_are_all_listed() {
 }
 
 #[test]
-fn tls_is_refused_clearly_for_now() {
+fn tls_general_dynamic_gives_each_thread_its_own_copy() {
     let path = common::fixture("tls");
-    let e = Namespace::new().load(&path, &opts()).unwrap_err();
-    assert!(matches!(e, Error::TlsUnsupported { .. }), "{e}");
-    assert!(e.to_string().contains("TLS not supported yet"), "{e}");
+    let tls_get_addr = staticdl_loader::runtime::tls_get_addr_address();
+    let opts = opts().host_symbols(move |name: &[u8], _: Option<&[u8]>| {
+        (name == b"__tls_get_addr").then_some(tls_get_addr)
+    });
+    let lib = Namespace::new().load(&path, &opts).unwrap();
+    let get: extern "C" fn() -> i32 = unsafe { func(&lib, "tls_get") };
+    let set: extern "C" fn(i32) = unsafe { func(&lib, "tls_set") };
+    let zero: extern "C" fn() -> i32 = unsafe { func(&lib, "tls_zero_get") };
+    assert_eq!((get(), zero()), (7, 0), "initialised from the PT_TLS image");
+    set(100);
+    assert_eq!(get(), 100);
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let first = get();
+                set(i);
+                std::thread::yield_now();
+                (first, get(), zero())
+            })
+        })
+        .collect();
+    for (i, h) in handles.into_iter().enumerate() {
+        assert_eq!(h.join().unwrap(), (7, i as i32, 0), "thread {i} sees its own copy");
+    }
+    assert_eq!(get(), 100, "other threads did not touch this thread's copy");
+    // dlsym of a TLS symbol gives the calling thread's instance.
+    let p = lib.symbol("tls_var").unwrap().as_ptr() as *const i32;
+    assert_eq!(unsafe { *p }, 100);
+    drop(lib);
+    // Reloading starts from the image again: the old blocks were freed.
+    let lib = Namespace::new().load(&path, &opts).unwrap();
+    let get: extern "C" fn() -> i32 = unsafe { func(&lib, "tls_get") };
+    assert_eq!(get(), 7);
 }
 
 #[test]
@@ -415,21 +445,45 @@ fn same_file_by_two_paths_is_one_object() {
 
 #[test]
 fn global_scope_serves_later_loads() {
-    // hostimport needs host_add; a global object defining it satisfies later loads.
-    // nostd defines no host_add, so use the host resolver only in the first load.
     let ns = Namespace::new();
-    let basic = ns
-        .load(common::fixture("basic"), &opts().global(true))
-        .unwrap();
-    assert!(basic.symbol("basic_add").is_some());
-    // A later load without host symbols still sees global objects.
-    let e = ns
-        .load(
-            common::fixture("hostimport"),
-            &LoadOptions::new().system_dirs(false),
-        )
-        .unwrap_err();
+    let bare = LoadOptions::new().system_dirs(false);
+    // Loaded locally, globaldef's host_add is invisible to later loads.
+    let local = ns.load(common::fixture("globaldef"), &bare).unwrap();
+    let e = ns.load(common::fixture("hostimport"), &bare).unwrap_err();
     assert!(e.to_string().contains("host_add"), "{e}");
+    drop(local);
+    // Loaded globally, it satisfies hostimport's import.
+    let global = ns.load(common::fixture("globaldef"), &bare.clone().global(true)).unwrap();
+    let lib = ns.load(common::fixture("hostimport"), &bare).unwrap();
+    let f: extern "C" fn(i32, i32) -> i32 = unsafe { func(&lib, "hostimport_call") };
+    assert_eq!(f(1, 2), 2006);
+    // hostimport keeps globaldef alive: its code is still callable after the
+    // global handle is dropped.
+    drop(global);
+    assert_eq!(f(1, 2), 2006);
+}
+
+#[test]
+fn tls_descriptors_work_and_initial_exec_is_refused() {
+    let tls_get_addr = staticdl_loader::runtime::tls_get_addr_address();
+    let opts = opts().host_symbols(move |name: &[u8], _: Option<&[u8]>| {
+        (name == b"__tls_get_addr").then_some(tls_get_addr)
+    });
+    let lib = Namespace::new().load(common::fixture("tlsdesc"), &opts).unwrap();
+    let get: extern "C" fn() -> i32 = unsafe { func(&lib, "tls_get") };
+    let set: extern "C" fn(i32) = unsafe { func(&lib, "tls_set") };
+    assert_eq!(get(), 7);
+    set(5);
+    let other = std::thread::spawn(move || {
+        set(9);
+        get()
+    })
+    .join()
+    .unwrap();
+    assert_eq!((get(), other), (5, 9));
+    let e = Namespace::new().load(common::fixture("tls_ie"), &opts).unwrap_err();
+    assert!(matches!(e, Error::TlsUnsupported { .. }), "{e}");
+    assert!(e.to_string().contains("initial-exec"), "{e}");
 }
 
 #[test]

@@ -44,6 +44,7 @@ mod map;
 mod module;
 mod namespace;
 mod reloc;
+pub mod runtime;
 mod scope;
 mod symbols;
 
@@ -185,7 +186,13 @@ pub struct LoadOptions {
     pub providers: Vec<Arc<dyn LibraryProvider>>,
     /// Arguments for init functions.
     pub process_args: ProcessArgs,
+    /// Called for each object of the load when it is unloaded, after its fini
+    /// functions ran and before it is unmapped, with its address range.
+    pub on_unload: Vec<Arc<UnloadHook>>,
 }
+
+/// A function told about an object's address range just before it is unmapped.
+pub type UnloadHook = dyn Fn(usize, usize) + Send + Sync;
 
 impl Default for LoadOptions {
     fn default() -> Self {
@@ -200,6 +207,7 @@ impl Default for LoadOptions {
             last: Vec::new(),
             providers: Vec::new(),
             process_args: ProcessArgs::default(),
+            on_unload: Vec::new(),
         }
     }
 }
@@ -269,6 +277,14 @@ impl LoadOptions {
     /// Arguments passed to init functions.
     pub fn process_args(mut self, args: ProcessArgs) -> Self {
         self.process_args = args;
+        self
+    }
+
+    /// Call `hook(start, len)` for each object of the load when it is unloaded,
+    /// after its fini functions and before its memory is unmapped (for example to
+    /// drop `atexit` handlers that point into it).
+    pub fn on_unload(mut self, hook: impl Fn(usize, usize) + Send + Sync + 'static) -> Self {
+        self.on_unload.push(Arc::new(hook));
         self
     }
 }

@@ -43,8 +43,10 @@ impl OpenFile {
             path: path.to_path_buf(),
             source: e.into(),
         };
-        let fd =
-            rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(io)?;
+        // O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer; a
+        // regular file, the only kind accepted below, ignores the flag.
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK;
+        let fd = rustix::fs::open(path, flags, Mode::empty()).map_err(io)?;
         let st = rustix::fs::fstat(&fd).map_err(io)?;
         let kind = FileType::from_raw_mode(st.st_mode);
         if kind != FileType::RegularFile {
@@ -99,6 +101,16 @@ pub(crate) enum Dep {
     Provided(Arc<dyn SymbolSource>),
 }
 
+impl Drop for Module {
+    fn drop(&mut self) {
+        if self.tls_id != 0 {
+            // Before the mapping (holding the TLS image) goes: frees every
+            // thread's block of this module.
+            crate::runtime::tls::unregister(self.tls_id);
+        }
+    }
+}
+
 /// A mapped and validated object.
 pub(crate) struct Module {
     pub path: PathBuf,
@@ -113,6 +125,8 @@ pub(crate) struct Module {
     pub init: Vec<usize>,
     /// Fini functions in call order (`DT_FINI_ARRAY` reversed, then `DT_FINI`).
     pub fini: Vec<usize>,
+    /// TLS module id (0: the object has no `PT_TLS`).
+    pub tls_id: usize,
     /// Declared last: the `Raw` views in `dynamic` point into it.
     pub mapping: Mapping,
 }
@@ -132,14 +146,6 @@ impl Module {
         if image.exec_stack && !allow_exec_stack {
             return Err(Error::ExecutableStack { path: path.clone() });
         }
-        if let Some(tls) = image.tls {
-            if tls.memsz > 0 {
-                return Err(Error::TlsUnsupported {
-                    path: path.clone(),
-                    what: "the object has a PT_TLS segment".into(),
-                });
-            }
-        }
         let mapping = Mapping::new(path, file.fd.as_fd(), &image)?;
         let view = View {
             loads: &image.loads,
@@ -147,6 +153,26 @@ impl Module {
         };
         let dynamic = Dynamic::read(path, view, image.dynamic, limits)?;
         let versions = Versions::read(path, view, &dynamic)?;
+        let tls_id = match image.tls {
+            Some(t) if t.memsz > 0 => {
+                let readable = view.readable(t.vaddr, t.filesz);
+                let align = t.align.max(1);
+                if !readable || align > 4096 || t.memsz > limits.max_image_size {
+                    return Err(Error::malformed(
+                        path,
+                        "PT_TLS image does not lie in a loaded segment, or its size or alignment is unreasonable",
+                        t.vaddr,
+                    ));
+                }
+                crate::runtime::tls::register(crate::runtime::tls::TlsImage {
+                    init: mapping.addr(t.vaddr),
+                    filesz: t.filesz as usize,
+                    memsz: t.memsz as usize,
+                    align: align as usize,
+                })
+            }
+            _ => 0,
+        };
         let soname = dynamic
             .soname
             .and_then(|o| dynamic.strtab.c_str(o))
@@ -161,6 +187,7 @@ impl Module {
             deps: Vec::new(),
             init: Vec::new(),
             fini: Vec::new(),
+            tls_id,
             mapping,
         })
     }
@@ -218,6 +245,24 @@ impl Module {
     /// Start address and length of the mapping.
     pub fn range(&self) -> (usize, usize) {
         self.mapping.range()
+    }
+
+    /// What the process-wide object list records for this module.
+    pub fn object_info(&self) -> crate::runtime::ObjectInfoPub {
+        let (start, len) = self.range();
+        let (phdr, phnum) = match self.image.phdr {
+            Some((a, n)) => (self.mapping.addr(a), n),
+            None => (0, 0),
+        };
+        crate::runtime::ObjectInfoPub {
+            start,
+            len,
+            bias: self.mapping.bias(),
+            path: self.path.to_string_lossy().into_owned(),
+            phdr,
+            phnum,
+            tls_id: self.tls_id,
+        }
     }
 
     /// The address of this module's dynamic section (for debuggers).

@@ -40,6 +40,12 @@ pub(crate) struct Group {
     _external: Vec<Library>,
     /// Host symbol sources bound to, kept alive with the code that uses them.
     _sources: Vec<Arc<dyn SymbolSource>>,
+    /// Arguments of the objects' TLS descriptors.
+    _tlsdesc_args: Vec<Box<crate::runtime::TlsIndex>>,
+    /// Told about each object's range after fini, before unmap.
+    on_unload: Vec<Arc<crate::UnloadHook>>,
+    /// Whether the objects are in the process-wide object list.
+    listed: bool,
 }
 
 impl Drop for Group {
@@ -49,6 +55,15 @@ impl Drop for Group {
                 // SAFETY: the group's init functions ran (`initialized`), and its
                 // modules stay mapped until this function returns and the fields drop.
                 unsafe { init::run_fini(&self.modules[i]) };
+            }
+        }
+        if self.listed {
+            crate::runtime::unregister_group(self as *const Group);
+        }
+        for m in &self.modules {
+            let (start, len) = m.range();
+            for hook in &self.on_unload {
+                hook(start, len);
             }
         }
     }
@@ -76,6 +91,10 @@ impl std::fmt::Debug for Library {
 }
 
 impl Library {
+    pub(crate) fn from_parts(group: Arc<Group>, index: usize) -> Option<Library> {
+        (index < group.modules.len()).then_some(Library { group, index })
+    }
+
     fn module(&self) -> &Module {
         &self.group.modules[self.index]
     }
@@ -107,6 +126,29 @@ impl Library {
     pub fn contains(&self, addr: usize) -> bool {
         let (start, len) = self.address_range();
         addr >= start && addr - start < len
+    }
+
+    /// Whether `[addr, addr + len)` lies inside one readable `PT_LOAD` segment of
+    /// this object, so that reading it cannot fault while the object is loaded.
+    /// Gaps between segments, and segments without `PF_R`, are not readable.
+    ///
+    /// ```no_run
+    /// # use staticdl_loader::{Namespace, LoadOptions};
+    /// let lib = Namespace::new().load("/opt/plugins/libhello.so", &LoadOptions::new())?;
+    /// let p = lib.symbol("hello_table").expect("exported");
+    /// assert!(lib.is_readable(p.as_ptr() as usize, 16));
+    /// # Ok::<(), staticdl_loader::Error>(())
+    /// ```
+    pub fn is_readable(&self, addr: usize, len: usize) -> bool {
+        let m = self.module();
+        let vaddr = addr.wrapping_sub(m.mapping.bias()) as u64;
+        let Some(end) = vaddr.checked_add(len as u64) else {
+            return false;
+        };
+        m.image
+            .loads
+            .iter()
+            .any(|s| s.prot.read && vaddr >= s.vaddr && end <= s.end())
     }
 
     /// The object's `DT_NEEDED` names, in order.
@@ -204,6 +246,15 @@ impl Library {
         let m = self.module();
         let (_, sym) = m.find(name)?;
         let addr = m.address_of(&sym);
+        if sym.kind() == crate::elf::raw::STT_TLS {
+            // The calling thread's instance, as `dlsym` returns it.
+            let index = crate::runtime::TlsIndex {
+                module: m.tls_id,
+                offset: sym.value as usize,
+            };
+            // SAFETY: the module id belongs to this loaded object, held by `self`.
+            return NonNull::new(unsafe { crate::runtime::tls::get_addr(&index) }.cast());
+        }
         if m.is_ifunc(&sym) {
             if !self.group.run_code || !m.is_code(addr) {
                 return None;
@@ -538,11 +589,13 @@ impl Load<'_, '_> {
                 r.relocate::<Native>(&self.new[j], j)?;
             }
             let used = r.used_loaded.clone();
+            let args = std::mem::take(&mut r.tlsdesc_args);
             // SAFETY: every module of the load is relocated; resolvers were checked
             // to lie in their objects' code; `run_code` is the caller's consent.
             unsafe { r.finish(&self.new[0].path, run_code)? };
-            used
+            (used, args)
         };
+        let (used_loaded, tlsdesc_args) = used_loaded;
         for m in &mut self.new {
             if let Some(relro) = m.image.relro {
                 m.mapping.protect_relro(&m.path, relro)?;
@@ -572,7 +625,15 @@ impl Load<'_, '_> {
             run_code,
             _external: external,
             _sources: sources,
+            _tlsdesc_args: tlsdesc_args,
+            on_unload: self.opts.on_unload.clone(),
+            listed: true,
         });
+        // Listed before init runs, so code unwinding inside init finds the objects.
+        crate::runtime::register_group(
+            &group,
+            group.modules.iter().map(|m| m.object_info()).collect(),
+        );
         let state = &mut *self.state;
         state.prune();
         for (j, m) in group.modules.iter().enumerate() {

@@ -11,9 +11,10 @@
 use std::path::Path;
 
 use crate::arch::{Arch, RelocKind};
-use crate::elf::raw::{Rel, Rela, Sym, STB_LOCAL, STB_WEAK, STT_TLS, STV_PROTECTED};
+use crate::elf::raw::{Rel, Rela, Sym, STB_LOCAL, STB_WEAK, STV_PROTECTED};
 use crate::error::{Error, MissingSymbol, Result};
 use crate::module::Module;
+use crate::runtime::TlsIndex;
 use crate::scope::{Binding, Owner, Scope};
 use crate::symbols::{required_version, SymbolName};
 
@@ -37,6 +38,9 @@ pub(crate) struct Relocator<'s, 'a> {
     deferred: Vec<Deferred>,
     /// Which previously loaded objects (by index) a binding used.
     pub used_loaded: Vec<usize>,
+    /// Arguments of `R_X86_64_TLSDESC` descriptors; they must live as long as the
+    /// objects (the group keeps them).
+    pub tlsdesc_args: Vec<Box<TlsIndex>>,
 }
 
 /// A relocation, whichever table it came from.
@@ -79,6 +83,7 @@ impl<'s, 'a> Relocator<'s, 'a> {
             missing: Vec::new(),
             deferred: Vec::new(),
             used_loaded: Vec::new(),
+            tlsdesc_args: Vec::new(),
         }
     }
 
@@ -151,6 +156,7 @@ impl<'s, 'a> Relocator<'s, 'a> {
         let size = match kind {
             RelocKind::None => return Ok(()),
             RelocKind::Pc32 | RelocKind::Abs32 | RelocKind::Abs32Signed => 4,
+            RelocKind::TlsDesc => 16,
             _ => 8,
         };
         let view = m.view();
@@ -202,27 +208,31 @@ impl<'s, 'a> Relocator<'s, 'a> {
             }
             RelocKind::Copy => return Err(unsupported(self.sym_name(m, e.sym))),
             RelocKind::Unknown => return Err(unsupported(self.sym_name(m, e.sym))),
-            RelocKind::Tls => {
+            RelocKind::Tls | RelocKind::TpOff => {
+                let what = if kind == RelocKind::TpOff {
+                    "initial-exec TLS (a static offset from the thread pointer) cannot be honoured for a dynamically loaded object"
+                } else {
+                    "this TLS relocation is not handled"
+                };
                 return Err(Error::TlsUnsupported {
                     path: m.path.clone(),
                     what: format!(
-                        "{} against {}",
+                        "{} against {}: {what}",
                         A::name(e.r_type),
                         self.sym_name(m, e.sym)
                             .unwrap_or_else(|| "no symbol".into())
                     ),
-                })
+                });
             }
             _ => {}
         }
         // Everything left needs a symbol value S.
         let binding = if e.sym == 0 {
-            Some(Binding {
-                addr: 0,
-                ifunc: false,
-                owner: Owner::New(index),
-                bad_ifunc: false,
-            })
+            // No symbol: S is 0, and a TLS relocation refers to this object itself.
+            let mut b = Binding::address(0, Owner::New(index));
+            b.tls_module = m.tls_id;
+            b.value = 0;
+            Some(b)
         } else {
             let slot = e.sym as usize % CACHE;
             if cache[slot].0 == e.sym {
@@ -234,12 +244,7 @@ impl<'s, 'a> Relocator<'s, 'a> {
             }
         };
         // An unresolved weak import, or a missing one already recorded, yields 0.
-        let b = binding.unwrap_or(Binding {
-            addr: 0,
-            ifunc: false,
-            owner: Owner::Host,
-            bad_ifunc: false,
-        });
+        let b = binding.unwrap_or(Binding::address(0, Owner::Host));
         if b.bad_ifunc {
             return Err(Error::malformed(
                 &m.path,
@@ -249,6 +254,12 @@ impl<'s, 'a> Relocator<'s, 'a> {
                 ),
                 e.offset,
             ));
+        }
+        match kind {
+            RelocKind::DtpMod | RelocKind::DtpOff | RelocKind::TlsDesc => {
+                return self.tls(m, e, kind, addend, target, &b, binding.is_none());
+            }
+            _ => {}
         }
         if b.ifunc {
             self.deferred.push(Deferred {
@@ -304,22 +315,7 @@ impl<'s, 'a> Relocator<'s, 'a> {
                 0,
             )
         })?;
-        if sym.kind() == STT_TLS {
-            return Err(Error::TlsUnsupported {
-                path: m.path.clone(),
-                what: format!("relocation against TLS symbol {}", m.name_of(&sym)),
-            });
-        }
-        let own = |m: &Module| {
-            let addr = m.address_of(&sym);
-            let ifunc = m.is_ifunc(&sym);
-            Binding {
-                addr,
-                ifunc,
-                owner: Owner::New(index),
-                bad_ifunc: ifunc && !m.is_code(addr),
-            }
-        };
+        let own = |m: &Module| Binding::of(m, &sym, Owner::New(index));
         // Local symbols, and protected or -Bsymbolic definitions, bind to themselves.
         if sym.bind() == STB_LOCAL
             || (sym.is_defined() && (sym.visibility() == STV_PROTECTED || m.dynamic.symbolic))
@@ -354,6 +350,56 @@ impl<'s, 'a> Relocator<'s, 'a> {
             self.missing.push(missing);
         }
         Ok(None)
+    }
+
+    /// `R_X86_64_DTPMOD64`, `R_X86_64_DTPOFF64` and `R_X86_64_TLSDESC`.
+    #[allow(clippy::too_many_arguments)]
+    fn tls(
+        &mut self,
+        m: &Module,
+        e: Entry,
+        kind: RelocKind,
+        addend: i64,
+        target: usize,
+        b: &Binding,
+        unresolved: bool,
+    ) -> Result<()> {
+        if unresolved {
+            // A missing import is already recorded; a weak one stays zero.
+            return Ok(());
+        }
+        if b.tls_module == 0 {
+            return Err(Error::TlsUnsupported {
+                path: m.path.clone(),
+                what: format!(
+                    "TLS relocation against {}, which is not a TLS symbol of a loaded object",
+                    self.sym_name(m, e.sym)
+                        .unwrap_or_else(|| "no symbol".into())
+                ),
+            });
+        }
+        let offset = b.value.wrapping_add(addend as u64);
+        // SAFETY (all writes): `target` was checked writable for the kind's size.
+        match kind {
+            RelocKind::DtpMod => unsafe { write64(target, b.tls_module as u64) },
+            RelocKind::DtpOff => unsafe { write64(target, offset) },
+            _ => {
+                let arg = Box::new(TlsIndex {
+                    module: b.tls_module,
+                    offset: offset as usize,
+                });
+                let arg_addr = &*arg as *const TlsIndex as u64;
+                self.tlsdesc_args.push(arg);
+                unsafe {
+                    write64(
+                        target,
+                        crate::runtime::tls::tlsdesc_resolver_address() as u64,
+                    );
+                    write64(target + 8, arg_addr);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn sym_name(&self, m: &Module, idx: u32) -> Option<String> {
@@ -404,7 +450,7 @@ fn add_bias(m: &Module, vaddr: u64, bias: u64) -> Result<()> {
     }
     let p = m.mapping.addr(vaddr);
     // SAFETY: [p, p + 8) lies inside a writable segment of `m`, checked above.
-    unsafe { write64(p, read_addend(p, 8) as u64 + bias) };
+    unsafe { write64(p, (read_addend(p, 8) as u64).wrapping_add(bias)) };
     Ok(())
 }
 

@@ -41,6 +41,39 @@ pub(crate) struct Binding {
     pub owner: Owner,
     /// An IFUNC whose resolver does not lie in its object's code: never called.
     pub bad_ifunc: bool,
+    /// For a TLS symbol: the defining object's TLS module id (0 otherwise).
+    pub tls_module: usize,
+    /// The symbol's raw `st_value` (for TLS: the offset in the module's block).
+    pub value: u64,
+}
+
+impl Binding {
+    /// The binding of definition `sym` in module `m`.
+    pub fn of(m: &Module, sym: &crate::elf::raw::Sym, owner: Owner) -> Binding {
+        let addr = m.address_of(sym);
+        let ifunc = m.is_ifunc(sym);
+        let tls = sym.kind() == crate::elf::raw::STT_TLS;
+        Binding {
+            addr,
+            ifunc,
+            owner,
+            bad_ifunc: ifunc && !m.is_code(addr),
+            tls_module: if tls { m.tls_id } else { 0 },
+            value: sym.value,
+        }
+    }
+
+    /// A plain address (host symbols, weak zero).
+    pub fn address(addr: usize, owner: Owner) -> Binding {
+        Binding {
+            addr,
+            ifunc: false,
+            owner,
+            bad_ifunc: false,
+            tls_module: 0,
+            value: addr as u64,
+        }
+    }
 }
 
 /// An ordered lookup scope.
@@ -78,24 +111,12 @@ impl<'a> Scope<'a> {
             match e {
                 Entry::Module(m, owner) => {
                     if let Some((_, sym)) = m.find(name) {
-                        let addr = m.address_of(&sym);
-                        let ifunc = m.is_ifunc(&sym);
-                        return Some(Binding {
-                            addr,
-                            ifunc,
-                            owner: *owner,
-                            bad_ifunc: ifunc && !m.is_code(addr),
-                        });
+                        return Some(Binding::of(m, &sym, *owner));
                     }
                 }
                 Entry::Source(s) => {
                     if let Some(addr) = s.lookup(name.name(), name.version()) {
-                        return Some(Binding {
-                            addr,
-                            ifunc: false,
-                            owner: Owner::Host,
-                            bad_ifunc: false,
-                        });
+                        return Some(Binding::address(addr, Owner::Host));
                     }
                 }
             }

@@ -243,7 +243,9 @@ pub(crate) fn find(d: &Dynamic, versions: &Versions, name: &SymbolName<'_>) -> O
         let h = name.gnu;
         let nbloom = g.bloom.len();
         let word = g.bloom.get((h as usize / 64) & (nbloom - 1))?;
-        let mask = (1u64 << (h % 64)) | (1u64 << ((h >> g.shift) % 64));
+        // Widen the hash before shifting, as glibc does: a header shift of 32..63
+        // (no linker writes one) yields 0 instead of overflowing.
+        let mask = (1u64 << (h % 64)) | (1u64 << ((u64::from(h) >> g.shift) % 64));
         if word & mask != mask {
             return None;
         }

@@ -116,6 +116,10 @@ fn recipe(name: &str) -> Recipe {
         "hostimport" => CFixture::plain("hostimport.c"),
         "relr" => CFixture::linked("relr.c", &["-Wl,-z,pack-relative-relocs"]),
         "tls" => CFixture::plain("tls.c"),
+        // The same source with TLS descriptors, and with initial-exec TLS.
+        "tlsdesc" => CFixture::linked("tls.c", &["-mtls-dialect=gnu2"]),
+        "tls_ie" => CFixture::linked("tls.c", &["-ftls-model=initial-exec"]),
+        "globaldef" => CFixture::plain("globaldef.c"),
         "execstack" => CFixture::linked("execstack.c", &["-Wl,-z,execstack"]),
         "undefined" => CFixture::plain("undefined.c"),
         "manysyms" => return Recipe::ManySyms { hash_style: "gnu" },

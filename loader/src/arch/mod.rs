@@ -35,7 +35,15 @@ pub(crate) enum RelocKind {
     IRelative,
     /// Copy relocation: refused (they belong to executables).
     Copy,
-    /// A thread-local-storage relocation (not supported yet).
+    /// `R_X86_64_DTPMOD64`: the TLS module id of `S`'s object.
+    DtpMod,
+    /// `R_X86_64_DTPOFF64`: `S + A` as an offset in its TLS block.
+    DtpOff,
+    /// Static-TLS offset from the thread pointer (initial-exec): refused.
+    TpOff,
+    /// `R_X86_64_TLSDESC`: a TLS descriptor (resolver, argument).
+    TlsDesc,
+    /// Another thread-local-storage relocation the loader does not handle.
     Tls,
     /// A type the loader does not know.
     Unknown,

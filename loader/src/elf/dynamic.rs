@@ -45,6 +45,11 @@ impl View<'_> {
             .then(|| (self.bias.wrapping_add(vaddr as usize), s.end() - vaddr))
     }
 
+    /// Whether `[vaddr, vaddr + len)` lies in one readable segment.
+    pub fn readable(&self, vaddr: u64, len: u64) -> bool {
+        self.segment(vaddr, len).is_some_and(|s| s.prot.read)
+    }
+
     /// Whether `[vaddr, vaddr + len)` lies in one writable segment.
     pub fn writable(&self, vaddr: u64, len: u64) -> bool {
         self.segment(vaddr, len).is_some_and(|s| s.prot.write)

@@ -1,0 +1,360 @@
+//! Thread-local storage for loaded objects (the dynamic TLS model).
+//!
+//! Owns the process-wide TLS module table (the one piece of global state the TLS
+//! ABI forces: module ids written by `R_X86_64_DTPMOD64` must mean the same thing in
+//! every thread), each thread's blocks, and `__tls_get_addr` / the TLS descriptor
+//! resolver handed to plugins. Blocks are allocated lazily, on a thread's first
+//! access to a module's TLS, from the module's `PT_TLS` initialisation image; they
+//! are freed when the thread exits (after the thread's registered TLS destructors
+//! ran) and, in every thread, when the module is unloaded.
+//!
+//! Initial-exec TLS (`R_X86_64_TPOFF64`) needs space at a fixed offset from the
+//! thread pointer in every thread, which a host that was not linked for it does not
+//! have; such objects are refused with an error rather than misbehave.
+
+use std::alloc::Layout;
+use std::cell::Cell;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::Mutex;
+
+/// `tls_index` of the x86-64 psABI: the argument of `__tls_get_addr`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct TlsIndex {
+    /// Module id (written by `R_X86_64_DTPMOD64`).
+    pub module: usize,
+    /// Offset inside the module's block (written by `R_X86_64_DTPOFF64`).
+    pub offset: usize,
+}
+
+/// A module's `PT_TLS` image, as mapped.
+#[derive(Clone, Copy)]
+pub(crate) struct TlsImage {
+    pub init: usize,
+    pub filesz: usize,
+    pub memsz: usize,
+    pub align: usize,
+}
+
+impl TlsImage {
+    fn layout(&self) -> Layout {
+        // Checked at registration: align is a power of two and memsz fits.
+        Layout::from_size_align(self.memsz.max(1), self.align.max(16))
+            .unwrap_or(Layout::new::<u128>())
+    }
+}
+
+/// One thread's blocks: slot `i` is module `i`'s block, or null.
+struct Slots {
+    ptr: Box<[AtomicPtr<u8>]>,
+}
+
+/// Per-thread state, reachable by the owning thread through `CURRENT` and by an
+/// unloading thread through `Table::threads`.
+pub(crate) struct ThreadState {
+    slots: AtomicPtr<Slots>,
+}
+
+struct Table {
+    modules: Vec<Option<TlsImage>>,
+    threads: Vec<*const ThreadState>,
+}
+
+// SAFETY: the raw `ThreadState` pointers are only dereferenced with `TABLE` locked,
+// and a `ThreadState` is removed from the list (under the lock) before it is freed.
+unsafe impl Send for Table {}
+
+static TABLE: Mutex<Table> = Mutex::new(Table {
+    modules: Vec::new(),
+    threads: Vec::new(),
+});
+
+thread_local! {
+    /// This thread's state (null until its first dynamic TLS access). No destructor,
+    /// so it stays readable while other thread-local destructors run.
+    static CURRENT: Cell<*const ThreadState> = const { Cell::new(std::ptr::null()) };
+}
+
+fn table() -> std::sync::MutexGuard<'static, Table> {
+    TABLE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Register a module's TLS image; returns its module id (never 0).
+pub(crate) fn register(image: TlsImage) -> usize {
+    let mut t = table();
+    if t.modules.is_empty() {
+        t.modules.push(None); // id 0 is never valid
+    }
+    if let Some(free) = t.modules.iter().skip(1).position(|m| m.is_none()) {
+        t.modules[free + 1] = Some(image);
+        free + 1
+    } else {
+        t.modules.push(Some(image));
+        t.modules.len() - 1
+    }
+}
+
+/// Unregister module `id` and free its block in every thread.
+pub(crate) fn unregister(id: usize) {
+    let mut t = table();
+    let Some(image) = t.modules.get_mut(id).and_then(Option::take) else {
+        return;
+    };
+    let layout = image.layout();
+    for &ts in &t.threads {
+        // SAFETY: registered thread states stay valid until removed under this lock.
+        let slots = unsafe { &*(*ts).slots.load(Ordering::Acquire) };
+        if let Some(slot) = slots.ptr.get(id) {
+            let p = slot.swap(std::ptr::null_mut(), Ordering::AcqRel);
+            if !p.is_null() {
+                // SAFETY: `p` was allocated with this module's layout by `allocate`.
+                unsafe { std::alloc::dealloc(p, layout) };
+            }
+        }
+    }
+}
+
+/// The address of `index` in the calling thread, allocating its block if needed.
+///
+/// # Safety
+/// `index.module` must be an id handed out by [`register`] whose module is still
+/// loaded (the loader writes only such ids), and the caller must not hold the
+/// block past the module's unload.
+pub(crate) unsafe fn get_addr(index: &TlsIndex) -> *mut u8 {
+    let ts = CURRENT.with(|c| c.get());
+    if !ts.is_null() {
+        // SAFETY: `ts` is this thread's own live state; only this thread replaces
+        // its slot array, so the array read here is not freed concurrently.
+        let slots = unsafe { &*(*ts).slots.load(Ordering::Acquire) };
+        if let Some(slot) = slots.ptr.get(index.module) {
+            let p = slot.load(Ordering::Acquire);
+            if !p.is_null() {
+                return p.wrapping_add(index.offset);
+            }
+        }
+    }
+    allocate(index.module).wrapping_add(index.offset)
+}
+
+#[cold]
+fn allocate(id: usize) -> *mut u8 {
+    let mut t = table();
+    let Some(image) = t.modules.get(id).copied().flatten() else {
+        // A module id the loader never wrote: the object's code is corrupt or was
+        // unloaded while still running. Nothing sane can be returned.
+        eprintln!("staticdl: __tls_get_addr called with unknown TLS module id {id}");
+        std::process::abort();
+    };
+    let ts = current_or_create(&mut t);
+    // SAFETY: as in `get_addr`; additionally the table lock is held.
+    let slots = unsafe { &*(*ts).slots.load(Ordering::Acquire) };
+    let slots = if id < slots.ptr.len() {
+        slots
+    } else {
+        let len = (id + 1).max(slots.ptr.len() * 2).max(8);
+        let grown: Box<[AtomicPtr<u8>]> = (0..len)
+            .map(|i| {
+                AtomicPtr::new(
+                    slots
+                        .ptr
+                        .get(i)
+                        .map_or(std::ptr::null_mut(), |s| s.load(Ordering::Acquire)),
+                )
+            })
+            .collect();
+        let new = Box::into_raw(Box::new(Slots { ptr: grown }));
+        // SAFETY: `ts` is this thread's state; the old array is replaced and freed
+        // with the table lock held, so no unloading thread is reading it.
+        unsafe {
+            let old = (*ts).slots.swap(new, Ordering::AcqRel);
+            drop(Box::from_raw(old));
+            &*new
+        }
+    };
+    let layout = image.layout();
+    // SAFETY: the layout has non-zero size.
+    let block = unsafe { std::alloc::alloc(layout) };
+    if block.is_null() {
+        std::alloc::handle_alloc_error(layout);
+    }
+    // SAFETY: `block` has `memsz` bytes; the init image (`filesz` <= `memsz`, checked
+    // at registration) lies in the module's mapped PT_TLS segment, which stays
+    // mapped while the module is registered (the table lock is held).
+    unsafe {
+        std::ptr::copy_nonoverlapping(image.init as *const u8, block, image.filesz);
+        std::ptr::write_bytes(block.add(image.filesz), 0, image.memsz - image.filesz);
+    }
+    slots.ptr[id].store(block, Ordering::Release);
+    block
+}
+
+fn current_or_create(t: &mut Table) -> *const ThreadState {
+    let ts = CURRENT.with(|c| c.get());
+    if !ts.is_null() {
+        return ts;
+    }
+    let slots = Box::into_raw(Box::new(Slots {
+        ptr: Vec::new().into_boxed_slice(),
+    }));
+    let ts: *const ThreadState = Box::into_raw(Box::new(ThreadState {
+        slots: AtomicPtr::new(slots),
+    }));
+    t.threads.push(ts);
+    CURRENT.with(|c| c.set(ts));
+    super::arm_thread_exit();
+    ts
+}
+
+/// Free the calling thread's blocks; called once at thread exit, after the
+/// thread's registered TLS destructors ran.
+pub(crate) fn thread_exit() {
+    let ts = CURRENT.with(|c| c.replace(std::ptr::null()));
+    if ts.is_null() {
+        return;
+    }
+    let mut t = table();
+    t.threads.retain(|&x| x != ts);
+    let modules = t.modules.clone();
+    drop(t);
+    // SAFETY: `ts` was removed from the list under the lock, so no unloading
+    // thread can reach it any more; this thread owns it.
+    let state = unsafe { Box::from_raw(ts as *mut ThreadState) };
+    // SAFETY: the slot array is owned by `state`.
+    let slots = unsafe { Box::from_raw(state.slots.load(Ordering::Acquire)) };
+    for (id, slot) in slots.ptr.iter().enumerate() {
+        let p = slot.load(Ordering::Acquire);
+        if let (false, Some(Some(image))) = (p.is_null(), modules.get(id)) {
+            // SAFETY: allocated by `allocate` with this module's layout.
+            unsafe { std::alloc::dealloc(p, image.layout()) };
+        }
+    }
+}
+
+/// The calling thread's block of module `id`, if it was allocated (for
+/// `dlpi_tls_data`).
+pub(crate) fn block_if_allocated(id: usize) -> *mut u8 {
+    let ts = CURRENT.with(|c| c.get());
+    if ts.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: this thread's own state, as in `get_addr`.
+    let slots = unsafe { &*(*ts).slots.load(Ordering::Acquire) };
+    slots
+        .ptr
+        .get(id)
+        .map_or(std::ptr::null_mut(), |s| s.load(Ordering::Acquire))
+}
+
+/// The Rust side of `__tls_get_addr`.
+unsafe extern "C" fn tls_get_addr_impl(index: *const TlsIndex) -> *mut u8 {
+    // SAFETY: plugins pass a pointer to a `tls_index` pair the loader relocated.
+    unsafe { get_addr(&*index) }
+}
+
+// `__tls_get_addr` is called from general-dynamic code sequences that do not
+// guarantee a 16-byte aligned stack (older compilers), so the entry point realigns
+// it before entering Rust. The TLS descriptor resolver must preserve every register
+// but %rax (and the flags), so it saves the caller-saved ones, including the SSE
+// registers, around the call; it returns the address minus the thread pointer.
+std::arch::global_asm!(
+    ".pushsection .text.staticdl_tls,\"ax\",@progbits",
+    ".p2align 4",
+    ".globl staticdl_tls_get_addr",
+    ".hidden staticdl_tls_get_addr",
+    ".type staticdl_tls_get_addr,@function",
+    "staticdl_tls_get_addr:",
+    "    push rbp",
+    "    mov rbp, rsp",
+    "    and rsp, -16",
+    "    call {imp}",
+    "    mov rsp, rbp",
+    "    pop rbp",
+    "    ret",
+    ".size staticdl_tls_get_addr, .-staticdl_tls_get_addr",
+    ".p2align 4",
+    ".globl staticdl_tlsdesc_dynamic",
+    ".hidden staticdl_tlsdesc_dynamic",
+    ".type staticdl_tlsdesc_dynamic,@function",
+    "staticdl_tlsdesc_dynamic:",
+    "    push rbp",
+    "    mov rbp, rsp",
+    "    and rsp, -16",
+    "    sub rsp, 320",
+    "    mov [rsp + 0], rdi",
+    "    mov [rsp + 8], rsi",
+    "    mov [rsp + 16], rdx",
+    "    mov [rsp + 24], rcx",
+    "    mov [rsp + 32], r8",
+    "    mov [rsp + 40], r9",
+    "    mov [rsp + 48], r10",
+    "    mov [rsp + 56], r11",
+    "    movdqu [rsp + 64], xmm0",
+    "    movdqu [rsp + 80], xmm1",
+    "    movdqu [rsp + 96], xmm2",
+    "    movdqu [rsp + 112], xmm3",
+    "    movdqu [rsp + 128], xmm4",
+    "    movdqu [rsp + 144], xmm5",
+    "    movdqu [rsp + 160], xmm6",
+    "    movdqu [rsp + 176], xmm7",
+    "    movdqu [rsp + 192], xmm8",
+    "    movdqu [rsp + 208], xmm9",
+    "    movdqu [rsp + 224], xmm10",
+    "    movdqu [rsp + 240], xmm11",
+    "    movdqu [rsp + 256], xmm12",
+    "    movdqu [rsp + 272], xmm13",
+    "    movdqu [rsp + 288], xmm14",
+    "    movdqu [rsp + 304], xmm15",
+    "    mov rdi, [rax + 8]",
+    "    call {imp}",
+    "    sub rax, fs:0",
+    "    mov rdi, [rsp + 0]",
+    "    mov rsi, [rsp + 8]",
+    "    mov rdx, [rsp + 16]",
+    "    mov rcx, [rsp + 24]",
+    "    mov r8, [rsp + 32]",
+    "    mov r9, [rsp + 40]",
+    "    mov r10, [rsp + 48]",
+    "    mov r11, [rsp + 56]",
+    "    movdqu xmm0, [rsp + 64]",
+    "    movdqu xmm1, [rsp + 80]",
+    "    movdqu xmm2, [rsp + 96]",
+    "    movdqu xmm3, [rsp + 112]",
+    "    movdqu xmm4, [rsp + 128]",
+    "    movdqu xmm5, [rsp + 144]",
+    "    movdqu xmm6, [rsp + 160]",
+    "    movdqu xmm7, [rsp + 176]",
+    "    movdqu xmm8, [rsp + 192]",
+    "    movdqu xmm9, [rsp + 208]",
+    "    movdqu xmm10, [rsp + 224]",
+    "    movdqu xmm11, [rsp + 240]",
+    "    movdqu xmm12, [rsp + 256]",
+    "    movdqu xmm13, [rsp + 272]",
+    "    movdqu xmm14, [rsp + 288]",
+    "    movdqu xmm15, [rsp + 304]",
+    "    mov rsp, rbp",
+    "    pop rbp",
+    "    ret",
+    ".size staticdl_tlsdesc_dynamic, .-staticdl_tlsdesc_dynamic",
+    ".popsection",
+    imp = sym tls_get_addr_impl,
+);
+
+extern "C" {
+    fn staticdl_tls_get_addr(index: *const TlsIndex) -> *mut u8;
+    fn staticdl_tlsdesc_dynamic();
+}
+
+/// The address of the loader's `__tls_get_addr`, to hand to plugins that import it
+/// (from `ld-linux-x86-64.so.2`, version `GLIBC_2.3`).
+///
+/// ```
+/// assert_ne!(staticdl_loader::runtime::tls_get_addr_address(), 0);
+/// ```
+pub fn tls_get_addr_address() -> usize {
+    staticdl_tls_get_addr as *const () as usize
+}
+
+/// The dynamic TLS descriptor resolver written into `R_X86_64_TLSDESC` slots.
+pub(crate) fn tlsdesc_resolver_address() -> usize {
+    staticdl_tlsdesc_dynamic as *const () as usize
+}
