@@ -76,3 +76,53 @@ unsafe impl GlobalAlloc for HostAllocator {
         new
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, FakeHost, TABLE_NO_REALLOC};
+
+    const SMALL: Layout = match Layout::from_size_align(24, 8) {
+        Ok(layout) => layout,
+        Err(_) => panic!("valid layout"),
+    };
+
+    #[test]
+    fn forwards_every_call_to_the_host_table() {
+        let _host = FakeHost::install();
+        // SAFETY: each block is used within its size and freed once with its layout.
+        unsafe {
+            let p = HostAllocator.alloc(SMALL);
+            assert!(!p.is_null());
+            p.write_bytes(7, SMALL.size());
+            let p = HostAllocator.realloc(p, SMALL, 100);
+            assert!(!p.is_null());
+            assert_eq!(*p.add(SMALL.size() - 1), 7);
+            HostAllocator.dealloc(p, Layout::from_size_align(100, 8).unwrap());
+        }
+        assert_eq!(testing::counts(), (1, 1, 1));
+    }
+
+    #[test]
+    fn realloc_without_host_realloc_moves_the_block() {
+        let _host = FakeHost::install_table(&TABLE_NO_REALLOC);
+        // SAFETY: as above.
+        unsafe {
+            let p = HostAllocator.alloc(SMALL);
+            p.write_bytes(9, SMALL.size());
+            let p = HostAllocator.realloc(p, SMALL, 64);
+            assert_eq!(core::slice::from_raw_parts(p, SMALL.size()), &[9; 24]);
+            HostAllocator.dealloc(p, Layout::from_size_align(64, 8).unwrap());
+        }
+        assert_eq!(testing::counts(), (2, 2, 0));
+    }
+
+    #[test]
+    fn without_a_host_every_allocation_fails() {
+        let _host = FakeHost::lock();
+        crate::host::clear();
+        // SAFETY: a null result is not used.
+        assert!(unsafe { HostAllocator.alloc(SMALL) }.is_null());
+        assert_eq!(testing::counts(), (0, 0, 0));
+    }
+}

@@ -109,8 +109,8 @@ fn plausible<T>(ptr: *const T, len: usize) -> bool {
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct AbiStr {
-    ptr: *const u8,
-    len: usize,
+    pub(crate) ptr: *const u8,
+    pub(crate) len: usize,
 }
 
 // SAFETY: an `AbiStr` is a shared, read-only view like `&'static str`; every read
@@ -216,8 +216,8 @@ impl fmt::Debug for AbiStr {
 /// ```
 #[repr(C)]
 pub struct AbiSlice<T> {
-    ptr: *const T,
-    len: usize,
+    pub(crate) ptr: *const T,
+    pub(crate) len: usize,
 }
 
 // SAFETY: an `AbiSlice<T>` is a shared, read-only view like `&'static [T]`, which is
@@ -312,8 +312,8 @@ impl<T> fmt::Debug for AbiSlice<T> {
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct Bytes<'a> {
-    ptr: *const u8,
-    len: usize,
+    pub(crate) ptr: *const u8,
+    pub(crate) len: usize,
     _borrow: PhantomData<&'a [u8]>,
 }
 
@@ -427,7 +427,8 @@ mod tests {
         assert!(aligned.is_plausible());
         let misaligned = AbiSlice::<u64>::from_raw_parts(core::ptr::without_provenance(9), 1);
         assert!(!misaligned.is_plausible());
-        let huge = AbiSlice::<u64>::from_raw_parts(core::ptr::without_provenance(8), usize::MAX / 4);
+        let huge =
+            AbiSlice::<u64>::from_raw_parts(core::ptr::without_provenance(8), usize::MAX / 4);
         assert!(!huge.is_plausible());
     }
 

@@ -42,7 +42,8 @@ pub const HANDLER_BAD_ARGS: i32 = 3;
 /// The `'static` on `Request` is only there because higher-ranked function pointer
 /// types cannot carry a [`FnSignature`](crate::FnSignature); a handler never gets to
 /// keep the request (see [`call_handler`]).
-pub type HandlerFn = unsafe extern "C" fn(request: *const Request<'static>, response: *mut Response) -> i32;
+pub type HandlerFn =
+    unsafe extern "C" fn(request: *const Request<'static>, response: *mut Response) -> i32;
 
 /// `release(response)`: frees what the plugin attached to `response`.
 pub type ReleaseFn = unsafe extern "C" fn(response: *mut Response);
@@ -58,8 +59,8 @@ pub type ReleaseFn = unsafe extern "C" fn(response: *mut Response);
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header<'a> {
-    name: Bytes<'a>,
-    value: Bytes<'a>,
+    pub(crate) name: Bytes<'a>,
+    pub(crate) value: Bytes<'a>,
 }
 
 impl<'a> Header<'a> {
@@ -105,12 +106,12 @@ impl<'a> Header<'a> {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct Request<'a> {
-    method: Bytes<'a>,
-    path: Bytes<'a>,
-    query: Bytes<'a>,
-    headers: *const Header<'a>,
-    header_count: usize,
-    body: Bytes<'a>,
+    pub(crate) method: Bytes<'a>,
+    pub(crate) path: Bytes<'a>,
+    pub(crate) query: Bytes<'a>,
+    pub(crate) headers: *const Header<'a>,
+    pub(crate) header_count: usize,
+    pub(crate) body: Bytes<'a>,
     _borrow: PhantomData<&'a [Header<'a>]>,
 }
 
@@ -194,8 +195,8 @@ impl<'a> Request<'a> {
 /// through [`IntoResponse`](crate::IntoResponse), [`Response::set_static`] or
 /// [`Response::set_raw`]. Setting a response releases what it held before, and
 /// dropping one releases it, so a `Response` that leaves the plugin's hands is freed
-/// exactly once, by the plugin's own `release`. See the [module docs](self) for the
-/// ownership rules.
+/// exactly once, by the plugin's own `release`. The memory behind the headers and
+/// body belongs to the plugin until then; the host never frees it itself.
 ///
 /// `status == 0` means the handler never set one.
 ///
@@ -211,13 +212,13 @@ impl<'a> Request<'a> {
 /// ```
 #[repr(C)]
 pub struct Response {
-    status: u16,
-    reserved: [u8; 6],
-    headers: *const Header<'static>,
-    header_count: usize,
-    body: Bytes<'static>,
-    release: Option<ReleaseFn>,
-    release_data: *mut c_void,
+    pub(crate) status: u16,
+    pub(crate) reserved: [u8; 6],
+    pub(crate) headers: *const Header<'static>,
+    pub(crate) header_count: usize,
+    pub(crate) body: Bytes<'static>,
+    pub(crate) release: Option<ReleaseFn>,
+    pub(crate) release_data: *mut c_void,
 }
 
 // SAFETY: the contract lets the host read a response and call `release` from any
@@ -251,10 +252,23 @@ impl Response {
     }
 
     /// Sets a response whose memory is static. Releases what was set before.
-    pub fn set_static(&mut self, status: u16, headers: &'static [Header<'static>], body: &'static [u8]) {
+    pub fn set_static(
+        &mut self,
+        status: u16,
+        headers: &'static [Header<'static>],
+        body: &'static [u8],
+    ) {
         // SAFETY: static memory needs no release and outlives any reader.
         unsafe {
-            self.set_raw(status, headers.as_ptr(), headers.len(), body.as_ptr(), body.len(), None, core::ptr::null_mut())
+            self.set_raw(
+                status,
+                headers.as_ptr(),
+                headers.len(),
+                body.as_ptr(),
+                body.len(),
+                None,
+                core::ptr::null_mut(),
+            )
         }
     }
 

@@ -5,7 +5,7 @@
 //! ([`install`], [`host`]).
 //!
 //! Does not own: what is built on top of the table — the allocator bridge lives in
-//! `allocator.rs`, the log helpers in `log.rs`.
+//! `allocator.rs`, the log functions and macros in `log.rs`.
 //!
 //! # Forward compatibility
 //!
@@ -30,7 +30,8 @@ pub type AllocFn = unsafe extern "C" fn(size: usize, align: usize) -> *mut u8;
 pub type DeallocFn = unsafe extern "C" fn(ptr: *mut u8, size: usize, align: usize);
 /// `realloc(ptr, old_size, align, new_size) -> ptr`: like `GlobalAlloc::realloc`;
 /// null on failure, in which case the old block is untouched.
-pub type ReallocFn = unsafe extern "C" fn(ptr: *mut u8, old_size: usize, align: usize, new_size: usize) -> *mut u8;
+pub type ReallocFn =
+    unsafe extern "C" fn(ptr: *mut u8, old_size: usize, align: usize, new_size: usize) -> *mut u8;
 
 /// The table of services the host hands to a plugin's `init` (C: `staticdl_host_api`).
 ///
@@ -88,7 +89,12 @@ impl HostApi {
     }
 
     /// Sets the allocation entries.
-    pub const fn with_allocator(mut self, alloc: AllocFn, dealloc: DeallocFn, realloc: Option<ReallocFn>) -> Self {
+    pub const fn with_allocator(
+        mut self,
+        alloc: AllocFn,
+        dealloc: DeallocFn,
+        realloc: Option<ReallocFn>,
+    ) -> Self {
         self.alloc = Some(alloc);
         self.dealloc = Some(dealloc);
         self.realloc = realloc;
@@ -102,12 +108,14 @@ impl HostApi {
 
     /// The log sink, if the host provides one.
     pub fn log_fn(&self) -> Option<LogFn> {
-        self.log.filter(|_| self.covers(offset_of!(Self, log), size_of::<Option<LogFn>>()))
+        self.log
+            .filter(|_| self.covers(offset_of!(Self, log), size_of::<Option<LogFn>>()))
     }
 
     /// The allocation entry, if the host provides one.
     pub fn alloc_fn(&self) -> Option<AllocFn> {
-        self.alloc.filter(|_| self.covers(offset_of!(Self, alloc), size_of::<Option<AllocFn>>()))
+        self.alloc
+            .filter(|_| self.covers(offset_of!(Self, alloc), size_of::<Option<AllocFn>>()))
     }
 
     /// The deallocation entry, if the host provides one.
@@ -188,10 +196,16 @@ impl core::fmt::Display for HostError {
         match self {
             Self::Null => f.write_str("host API table is null"),
             Self::AbiVersion { found } => {
-                write!(f, "host speaks ABI version {found}, plugin speaks {ABI_VERSION}")
+                write!(
+                    f,
+                    "host speaks ABI version {found}, plugin speaks {ABI_VERSION}"
+                )
             }
             Self::TooSmall { size } => {
-                write!(f, "host API table is {size} bytes, at least {HOST_API_MIN_SIZE} expected")
+                write!(
+                    f,
+                    "host API table is {size} bytes, at least {HOST_API_MIN_SIZE} expected"
+                )
             }
         }
     }
@@ -253,6 +267,12 @@ pub fn host() -> Option<&'static HostApi> {
     unsafe { table.as_ref() }
 }
 
+/// Forgets the installed table (tests only: a plugin's table never goes away).
+#[cfg(test)]
+pub(crate) fn clear() {
+    HOST.store(core::ptr::null_mut(), Ordering::Release);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,15 +293,22 @@ mod tests {
     #[test]
     fn install_rejects_bad_tables() {
         // SAFETY: null is accepted and rejected.
-        assert_eq!(unsafe { install(core::ptr::null()) }.unwrap_err(), HostError::Null);
+        let err = unsafe { install(core::ptr::null()) }.unwrap_err();
+        assert_eq!(err, HostError::Null);
         let mut table = HostApi::new();
         table.abi_version = ABI_VERSION + 1;
         // SAFETY: `table` outlives the call, and it is rejected so never stored.
         let err = unsafe { install(&table) }.unwrap_err();
-        assert_eq!(err, HostError::AbiVersion { found: ABI_VERSION + 1 });
+        assert_eq!(
+            err,
+            HostError::AbiVersion {
+                found: ABI_VERSION + 1
+            }
+        );
         let mut table = HostApi::new();
         table.size = 8;
         // SAFETY: as above.
-        assert_eq!(unsafe { install(&table) }.unwrap_err(), HostError::TooSmall { size: 8 });
+        let err = unsafe { install(&table) }.unwrap_err();
+        assert_eq!(err, HostError::TooSmall { size: 8 });
     }
 }

@@ -1,7 +1,7 @@
 //! Logging through the host: plain functions and `format!`-style macros that work
 //! in `#![no_std]` plugins without an allocator.
 //!
-//! Owns: [`log`], [`log_fmt`], the per-level functions ([`error`] .. [`trace`]) and
+//! Owns: [`log`], [`log_fmt`], the per-level functions ([`error()`] .. [`trace()`]) and
 //! the macros [`error!`](crate::log::error!) .. [`trace!`](crate::log::trace!).
 //! Does not own: where messages go — that is the host's `log` entry.
 //!

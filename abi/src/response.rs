@@ -14,7 +14,8 @@ use alloc::{boxed::Box, string::String, vec::Vec};
 #[cfg(feature = "alloc")]
 use core::ffi::c_void;
 
-const TEXT_PLAIN: &[Header<'static>] = &[Header::new(b"content-type", b"text/plain; charset=utf-8")];
+const TEXT_PLAIN: &[Header<'static>] =
+    &[Header::new(b"content-type", b"text/plain; charset=utf-8")];
 
 /// What a handler may return: writes itself into the response and gives the handler
 /// result code.
@@ -241,7 +242,8 @@ impl ResponseBuilder {
 
     /// Adds a header in place.
     pub fn push_header(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
-        self.headers.push((name.as_ref().to_vec(), value.as_ref().to_vec()));
+        self.headers
+            .push((name.as_ref().to_vec(), value.as_ref().to_vec()));
     }
 
     /// Replaces the body.
@@ -331,12 +333,14 @@ impl IntoResponse for ResponseBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handler::HANDLER_OK;
 
     #[test]
     fn static_error_response() {
         let mut resp = Response::new();
-        assert_eq!(HandlerError::new(418, "teapot").write_into(&mut resp), HANDLER_ERROR);
+        assert_eq!(
+            HandlerError::new(418, "teapot").write_into(&mut resp),
+            HANDLER_ERROR
+        );
         assert_eq!(resp.status(), 418);
         // SAFETY: filled through the safe API.
         unsafe {
@@ -349,7 +353,9 @@ mod tests {
     #[test]
     fn builder_response_is_released_once() {
         use core::fmt::Write;
-        let mut builder = ResponseBuilder::new(201).header("x-a", "1").header(b"x-b", b"2");
+        let mut builder = ResponseBuilder::new(201)
+            .header("x-a", "1")
+            .header(b"x-b", b"2");
         write!(builder, "made {}", 1).unwrap();
         let mut resp = Response::new();
         assert_eq!(builder.write_into(&mut resp), HANDLER_OK);
@@ -359,7 +365,10 @@ mod tests {
             assert_eq!(resp.body(), b"made 1");
             let headers = resp.headers();
             assert_eq!(headers.len(), 2);
-            assert_eq!((headers[1].name(), headers[1].value()), (&b"x-b"[..], &b"2"[..]));
+            assert_eq!(
+                (headers[1].name(), headers[1].value()),
+                (&b"x-b"[..], &b"2"[..])
+            );
         }
         // Setting another response releases the builder's block first.
         resp.set_static(204, &[], b"");
@@ -372,7 +381,8 @@ mod tests {
     #[test]
     fn owned_error_message() {
         let mut resp = Response::new();
-        let result: Result<ResponseBuilder, HandlerError> = Err(HandlerError::with_message(400, "bad id 7"));
+        let result: Result<ResponseBuilder, HandlerError> =
+            Err(HandlerError::with_message(400, "bad id 7"));
         assert_eq!(result.write_into(&mut resp), HANDLER_ERROR);
         // SAFETY: filled through the safe API.
         assert_eq!(unsafe { resp.body() }, b"bad id 7");

@@ -168,7 +168,10 @@ pub fn check_signature<F: FnSignature>(declared: &str) -> Result<(), SignatureMi
 /// let err = compare_signatures("fn(i32)->i32", "fn(i32)->u32").unwrap_err();
 /// assert_eq!(err.difference(), Difference::Return { expected: "i32", found: "u32" });
 /// ```
-pub fn compare_signatures<'a>(expected: &'a str, found: &'a str) -> Result<(), SignatureMismatch<'a>> {
+pub fn compare_signatures<'a>(
+    expected: &'a str,
+    found: &'a str,
+) -> Result<(), SignatureMismatch<'a>> {
     if expected == found {
         Ok(())
     } else {
@@ -229,7 +232,10 @@ impl<'a> SignatureMismatch<'a> {
     /// );
     /// ```
     pub fn difference(&self) -> Difference<'a> {
-        let (Ok(expected), Ok(found)) = (Signature::parse(self.expected), Signature::parse(self.found)) else {
+        let (Ok(expected), Ok(found)) = (
+            Signature::parse(self.expected),
+            Signature::parse(self.found),
+        ) else {
             return Difference::Malformed;
         };
         if expected.arity() != found.arity() {
@@ -256,13 +262,25 @@ impl<'a> SignatureMismatch<'a> {
 
 impl fmt::Display for SignatureMismatch<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "signature mismatch: expected `{}`, found `{}`", self.expected, self.found)?;
+        write!(
+            f,
+            "signature mismatch: expected `{}`, found `{}`",
+            self.expected, self.found
+        )?;
         match self.difference() {
             Difference::Arity { expected, found } => {
                 write!(f, " (takes {found} arguments, expected {expected})")
             }
-            Difference::Argument { index, expected, found } => {
-                write!(f, " (argument {} is `{found}`, expected `{expected}`)", index + 1)
+            Difference::Argument {
+                index,
+                expected,
+                found,
+            } => {
+                write!(
+                    f,
+                    " (argument {} is `{found}`, expected `{expected}`)",
+                    index + 1
+                )
             }
             Difference::Return { expected, found } => {
                 write!(f, " (returns `{found}`, expected `{expected}`)")
@@ -294,7 +312,10 @@ pub struct Signature<'a> {
 impl<'a> Signature<'a> {
     /// Parses and checks `text` against the grammar in the [module docs](self).
     pub fn parse(text: &'a str) -> Result<Self, SignatureError<'a>> {
-        let fail = |problem| SignatureError { signature: text, problem };
+        let fail = |problem| SignatureError {
+            signature: text,
+            problem,
+        };
         let rest = text
             .strip_prefix("fn(")
             .ok_or(fail(SignatureProblem::Syntax("does not start with `fn(`")))?;
@@ -354,9 +375,15 @@ pub enum SignatureProblem<'a> {
 impl fmt::Display for SignatureError<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.problem {
-            SignatureProblem::Syntax(what) => write!(f, "malformed signature `{}`: {what}", self.signature),
+            SignatureProblem::Syntax(what) => {
+                write!(f, "malformed signature `{}`: {what}", self.signature)
+            }
             SignatureProblem::UnknownType(ty) => {
-                write!(f, "malformed signature `{}`: unknown type `{ty}`", self.signature)
+                write!(
+                    f,
+                    "malformed signature `{}`: unknown type `{ty}`",
+                    self.signature
+                )
             }
         }
     }
@@ -394,7 +421,10 @@ impl SigBuf {
 
     const fn push(mut self, s: &str) -> Self {
         let s = s.as_bytes();
-        assert!(self.len + s.len() <= SIGNATURE_MAX, "signature longer than SIGNATURE_MAX");
+        assert!(
+            self.len + s.len() <= SIGNATURE_MAX,
+            "signature longer than SIGNATURE_MAX"
+        );
         let mut i = 0;
         while i < s.len() {
             self.bytes[self.len] = s[i];
@@ -504,7 +534,7 @@ macro_rules! fn_signatures {
         impl<R: AbiReturn, $($arg: AbiType),*> FnSignature for $($kind)*($($arg),*) -> R {
             const SIGNATURE: &'static str =
                 SigBuf::function(&[$(<$arg as AbiType>::NAME),*], R::NAME).as_str();
-            const ARITY: usize = [$(<$arg as AbiType>::NAME),*].len();
+            const ARITY: usize = <[&str]>::len(&[$(<$arg as AbiType>::NAME),*]);
 
             unsafe fn from_addr(addr: *const c_void) -> Self {
                 // SAFETY: function pointers and data pointers have the same size and
@@ -592,9 +622,13 @@ mod tests {
         check::<extern "C" fn(i8, i16, i32, i64, isize) -> u8>();
         check::<extern "C" fn(u8, u16, u32, u64, usize) -> f32>();
         check::<extern "C" fn(f32, f64, bool) -> f64>();
-        check::<extern "C" fn(*const i8, *mut i16, *const i32, *mut i64, *const isize) -> *mut u8>();
-        check::<extern "C" fn(*const u16, *mut u32, *const u64, *mut usize, *const f32) -> *mut f64>();
-        check::<extern "C" fn(*const bool, *mut c_void, *const Request<'static>, *mut Response) -> ()>();
+        check::<extern "C" fn(*const i8, *mut i16, *const i32, *mut i64, *const isize) -> *mut u8>(
+        );
+        check::<extern "C" fn(*const u16, *mut u32, *const u64, *mut usize, *const f32) -> *mut f64>(
+        );
+        check::<
+            extern "C" fn(*const bool, *mut c_void, *const Request<'static>, *mut Response) -> (),
+        >();
         check::<extern "C" fn(*const Header<'static>, *mut HostApi)>();
     }
 
@@ -626,7 +660,13 @@ mod tests {
     #[test]
     fn arity_and_return_mismatches_are_reported() {
         let err = check_signature::<Add>("fn(i32)->i32").unwrap_err();
-        assert_eq!(err.difference(), Difference::Arity { expected: 2, found: 1 });
+        assert_eq!(
+            err.difference(),
+            Difference::Arity {
+                expected: 2,
+                found: 1
+            }
+        );
         let err = check_signature::<extern "C" fn()>("fn()->i32").unwrap_err();
         assert_eq!(
             err.difference(),
