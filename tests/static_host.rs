@@ -74,3 +74,39 @@ fn static_musl_host_runs_the_whole_life_cycle() {
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines, expected);
 }
+
+/// gdb sees plugins loaded into a static musl host: the loader publishes an
+/// `r_debug` list through the executable's `DT_DEBUG` slot.
+#[test]
+fn gdb_lists_plugins_in_a_static_host() {
+    for f in ["basic", "order", "chain_a", "nostd", "undefined"] {
+        common::fixture(f);
+    }
+    let host = common::static_host();
+    let out = Command::new("gdb")
+        .args([
+            "-nx",
+            "-batch",
+            "-ex",
+            "break static_host_checkpoint",
+            "-ex",
+            "run",
+            "-ex",
+            "info sharedlibrary",
+            "-ex",
+            "kill",
+            "--args",
+        ])
+        .arg(&host)
+        .arg(common::fixture_dir())
+        .output()
+        .expect("gdb is installed by .ci/run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let basic = common::fixture("basic");
+    let line = text
+        .lines()
+        .find(|l| l.contains("libbasic.so"))
+        .unwrap_or_else(|| panic!("gdb did not list libbasic.so:\n{text}\n{}", String::from_utf8_lossy(&out.stderr)));
+    assert!(line.contains(&*basic.to_string_lossy()), "{line}");
+    assert!(line.trim_start().starts_with("0x"), "gdb shows an address range: {line}");
+}

@@ -157,7 +157,10 @@ impl Module {
             Some(t) if t.memsz > 0 => {
                 let readable = view.readable(t.vaddr, t.filesz);
                 let align = t.align.max(1);
-                if !readable || align > 4096 || t.memsz > limits.max_image_size {
+                // Every thread's block is one allocation of p_memsz bytes: it must
+                // make a valid `Layout` even when the caller lifted the size limit.
+                let fits = std::alloc::Layout::from_size_align(t.memsz as usize, 4096).is_ok();
+                if !readable || align > 4096 || t.memsz > limits.max_image_size || !fits {
                     return Err(Error::malformed(
                         path,
                         "PT_TLS image does not lie in a loaded segment, or its size or alignment is unreasonable",
@@ -262,6 +265,7 @@ impl Module {
             phdr,
             phnum,
             tls_id: self.tls_id,
+            dynamic: self.mapping.addr(self.image.dynamic.0),
         }
     }
 

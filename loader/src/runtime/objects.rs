@@ -71,10 +71,18 @@ pub(crate) struct ObjectInfo {
     pub phdr: usize,
     pub phnum: u16,
     pub tls_id: usize,
+    /// Address of the dynamic section (for debuggers' `l_ld`).
+    pub dynamic: usize,
 }
 
 /// Add every module of `group` (with its per-module info, in order).
 pub(crate) fn register_group(group: &Arc<Group>, infos: Vec<ObjectInfo>) {
+    let debug: Vec<(usize, &str, usize)> = infos
+        .iter()
+        .map(|i| (i.bias, i.path.as_str(), i.dynamic))
+        .collect();
+    super::debug::add(&debug, Arc::as_ptr(group) as usize);
+    drop(debug);
     let mut list = OBJECTS.write().unwrap_or_else(|e| e.into_inner());
     for (index, i) in infos.into_iter().enumerate() {
         list.push(Entry {
@@ -98,6 +106,8 @@ pub(crate) fn unregister_group(group: *const Group) {
     let before = list.len();
     list.retain(|e| e.group.as_ptr() != group);
     SUBS.fetch_add((before - list.len()) as u64, Ordering::Relaxed);
+    drop(list);
+    super::debug::remove(group as usize);
 }
 
 /// Call `cb` for every loaded object (not the host executable), in load order,

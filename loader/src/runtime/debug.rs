@@ -1,0 +1,258 @@
+//! The debugger interface: an `r_debug` list of loaded objects.
+//!
+//! Owns the SVR4 `r_debug` structure and its `link_map` chain, kept in step with
+//! the object list, and the function debuggers break on (`r_brk`), called before
+//! and after every change with `r_state` set as glibc's loader sets it. The first
+//! entry is the executable itself, as debuggers expect.
+//!
+//! In a static musl executable there is no dynamic loader to publish `r_debug`
+//! through `DT_DEBUG`, so the structure is exported there under the conventional
+//! name `_r_debug`, which gdb looks up in a static executable; in any other host the
+//! name would clash with the real loader's, so it stays private there.
+
+use std::ffi::{c_char, c_void, CString};
+use std::sync::Mutex;
+
+/// `struct link_map` (the public part debuggers read).
+#[repr(C)]
+pub struct LinkMap {
+    l_addr: usize,
+    l_name: *const c_char,
+    l_ld: *const c_void,
+    l_next: *mut LinkMap,
+    l_prev: *mut LinkMap,
+}
+
+/// `struct r_debug`.
+#[repr(C)]
+pub struct RDebug {
+    r_version: i32,
+    r_map: *mut LinkMap,
+    r_brk: usize,
+    r_state: i32,
+    r_ldbase: usize,
+}
+
+const RT_CONSISTENT: i32 = 0;
+const RT_ADD: i32 = 1;
+const RT_DELETE: i32 = 2;
+
+#[cfg(all(target_env = "musl", target_feature = "crt-static"))]
+#[no_mangle]
+#[used]
+static mut _r_debug: RDebug = RDebug {
+    r_version: 0,
+    r_map: std::ptr::null_mut(),
+    r_brk: 0,
+    r_state: RT_CONSISTENT,
+    r_ldbase: 0,
+};
+
+#[cfg(not(all(target_env = "musl", target_feature = "crt-static")))]
+static mut R_DEBUG: RDebug = RDebug {
+    r_version: 0,
+    r_map: std::ptr::null_mut(),
+    r_brk: 0,
+    r_state: RT_CONSISTENT,
+    r_ldbase: 0,
+};
+
+fn r_debug() -> *mut RDebug {
+    #[cfg(all(target_env = "musl", target_feature = "crt-static"))]
+    {
+        &raw mut _r_debug
+    }
+    #[cfg(not(all(target_env = "musl", target_feature = "crt-static")))]
+    {
+        &raw mut R_DEBUG
+    }
+}
+
+/// Debuggers put a breakpoint here (`r_brk`) to hear about changes.
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn staticdl_debug_state() {
+    std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+}
+
+/// The chain's owned nodes and names, in list order; index 0 is the executable.
+struct Chain {
+    nodes: Vec<(Box<LinkMap>, CString, usize)>,
+}
+
+// SAFETY: the raw pointers in the nodes point into the chain itself, only touched
+// with `CHAIN` locked.
+unsafe impl Send for Chain {}
+
+static CHAIN: Mutex<Chain> = Mutex::new(Chain { nodes: Vec::new() });
+
+extern "C" {
+    /// Defined by the linker at the executable's ELF header.
+    static __ehdr_start: u8;
+}
+
+/// The executable's load bias, dynamic section and `PT_GNU_RELRO` range, from its
+/// own headers.
+fn executable() -> (usize, usize, (usize, usize)) {
+    let ehdr = &raw const __ehdr_start as usize;
+    // SAFETY: `__ehdr_start` is the executable's mapped ELF header; its program
+    // headers are mapped too (the linker only defines the symbol when they are).
+    unsafe {
+        let phoff = ((ehdr + 32) as *const u64).read_unaligned() as usize;
+        let phnum = ((ehdr + 56) as *const u16).read_unaligned() as usize;
+        let mut bias = ehdr; // a PIE's header is at vaddr 0
+        let mut dynamic = 0u64;
+        let mut relro = (0u64, 0u64);
+        for i in 0..phnum {
+            let ph = ehdr + phoff + i * 56;
+            let p_type = (ph as *const u32).read_unaligned();
+            let vaddr = ((ph + 16) as *const u64).read_unaligned();
+            let memsz = ((ph + 40) as *const u64).read_unaligned();
+            match p_type {
+                6 => bias = (ehdr + phoff).wrapping_sub(vaddr as usize), // PT_PHDR
+                2 => dynamic = vaddr,                                    // PT_DYNAMIC
+                0x6474_e552 => relro = (vaddr, memsz),                   // PT_GNU_RELRO
+                _ => {}
+            }
+        }
+        let ld = if dynamic == 0 {
+            0
+        } else {
+            bias.wrapping_add(dynamic as usize)
+        };
+        let relro = (bias.wrapping_add(relro.0 as usize), relro.1 as usize);
+        (bias, ld, relro)
+    }
+}
+
+/// Publish `r_debug` through the executable's `DT_DEBUG` slot, as a dynamic loader
+/// would, when the slot is empty (a static executable: no loader filled it).
+#[cfg(all(target_env = "musl", target_feature = "crt-static"))]
+fn publish(ld: usize, relro: (usize, usize)) {
+    use rustix::mm::MprotectFlags;
+    if ld == 0 {
+        return;
+    }
+    let mut at = ld;
+    // SAFETY: `ld` is the executable's mapped dynamic section, terminated by
+    // DT_NULL; the slot is written only if it is DT_DEBUG and still zero, after
+    // making its page writable if it lies in RELRO (and read-only again after).
+    unsafe {
+        for _ in 0..4096 {
+            let tag = (at as *const i64).read();
+            if tag == 0 {
+                return;
+            }
+            if tag == 21 {
+                let slot = (at + 8) as *mut usize;
+                if slot.read() != 0 {
+                    return;
+                }
+                let page = slot as usize & !4095;
+                let in_relro = page >= relro.0 & !4095 && (slot as usize) < relro.0 + relro.1;
+                if in_relro
+                    && rustix::mm::mprotect(
+                        page as *mut c_void,
+                        4096,
+                        MprotectFlags::READ | MprotectFlags::WRITE,
+                    )
+                    .is_err()
+                {
+                    return;
+                }
+                slot.write(r_debug() as usize);
+                if in_relro {
+                    let _ = rustix::mm::mprotect(page as *mut c_void, 4096, MprotectFlags::READ);
+                }
+                return;
+            }
+            at += 16;
+        }
+    }
+}
+
+#[cfg(not(all(target_env = "musl", target_feature = "crt-static")))]
+fn publish(_ld: usize, _relro: (usize, usize)) {}
+
+fn relink(chain: &mut Chain) {
+    let n = chain.nodes.len();
+    for i in 0..n {
+        let prev: *mut LinkMap = if i == 0 {
+            std::ptr::null_mut()
+        } else {
+            &mut *chain.nodes[i - 1].0
+        };
+        chain.nodes[i].0.l_prev = prev;
+        chain.nodes[i].0.l_next = std::ptr::null_mut();
+        if i > 0 {
+            let cur: *mut LinkMap = &mut *chain.nodes[i].0;
+            chain.nodes[i - 1].0.l_next = cur;
+        }
+    }
+    let head: *mut LinkMap = chain
+        .nodes
+        .first_mut()
+        .map_or(std::ptr::null_mut(), |n| &mut *n.0);
+    // SAFETY: the r_debug structure is only written with `CHAIN` locked.
+    unsafe { (*r_debug()).r_map = head };
+}
+
+fn set_state(state: i32) {
+    // SAFETY: written with `CHAIN` locked (callers hold it).
+    unsafe {
+        let r = r_debug();
+        (*r).r_state = state;
+        if (*r).r_version == 0 {
+            (*r).r_version = 1;
+            (*r).r_brk = staticdl_debug_state as *const () as usize;
+        }
+    }
+    staticdl_debug_state();
+}
+
+/// Add objects: `(bias, path, dynamic address, key)`; `key` identifies the group.
+pub(crate) fn add(objects: &[(usize, &str, usize)], key: usize) {
+    let mut chain = CHAIN.lock().unwrap_or_else(|e| e.into_inner());
+    set_state(RT_ADD);
+    if chain.nodes.is_empty() {
+        let (bias, ld, relro) = executable();
+        publish(ld, relro);
+        let name = CString::default();
+        chain.nodes.push((
+            Box::new(LinkMap {
+                l_addr: bias,
+                l_name: name.as_ptr(),
+                l_ld: ld as *const c_void,
+                l_next: std::ptr::null_mut(),
+                l_prev: std::ptr::null_mut(),
+            }),
+            name,
+            0,
+        ));
+    }
+    for &(bias, path, ld) in objects {
+        let name = CString::new(path.replace('\0', "?")).unwrap_or_default();
+        chain.nodes.push((
+            Box::new(LinkMap {
+                l_addr: bias,
+                l_name: name.as_ptr(),
+                l_ld: ld as *const c_void,
+                l_next: std::ptr::null_mut(),
+                l_prev: std::ptr::null_mut(),
+            }),
+            name,
+            key,
+        ));
+    }
+    relink(&mut chain);
+    set_state(RT_CONSISTENT);
+}
+
+/// Remove the objects added under `key`.
+pub(crate) fn remove(key: usize) {
+    let mut chain = CHAIN.lock().unwrap_or_else(|e| e.into_inner());
+    set_state(RT_DELETE);
+    chain.nodes.retain(|n| n.2 != key || key == 0);
+    relink(&mut chain);
+    set_state(RT_CONSISTENT);
+}
