@@ -206,7 +206,15 @@ impl Library {
         if let Some(p) = self.lookup_here(name) {
             return Some(p);
         }
-        // Then the dependencies, breadth-first.
+        if self.module().deps.is_empty() {
+            return None;
+        }
+        self.lookup_dependencies(name)
+    }
+
+    /// The dependencies part of [`Library::lookup`], breadth-first.
+    #[cold]
+    fn lookup_dependencies(&self, name: &SymbolName<'_>) -> Option<NonNull<c_void>> {
         let mut queue: Vec<Library> = vec![self.clone()];
         let mut seen: Vec<*const Module> = vec![self.module() as *const Module];
         let mut i = 0;

@@ -51,7 +51,6 @@ pub const fn sysv_hash(name: &[u8]) -> u32 {
 pub struct SymbolName<'a> {
     name: &'a [u8],
     gnu: u32,
-    sysv: u32,
     version: Option<(&'a [u8], u32)>,
 }
 
@@ -66,20 +65,30 @@ impl<'a> SymbolName<'a> {
 
     /// As [`SymbolName::new`], from bytes.
     pub const fn from_bytes(full: &'a [u8]) -> Self {
-        // Find the first '@'; "name@@VER" is accepted as "name@VER".
+        // One pass: hash up to the first '@' ("name@@VER" is read as "name@VER").
+        let mut h: u32 = 5381;
         let mut at = 0;
         while at < full.len() && full[at] != b'@' {
+            h = h.wrapping_mul(33).wrapping_add(full[at] as u32);
             at += 1;
         }
         if at == full.len() {
-            return Self::with_version(full, None);
+            return SymbolName {
+                name: full,
+                gnu: h,
+                version: None,
+            };
         }
         let (name, rest) = full.split_at(at);
         let mut ver = rest.split_at(1).1;
         if !ver.is_empty() && ver[0] == b'@' {
             ver = ver.split_at(1).1;
         }
-        Self::with_version(name, Some(ver))
+        SymbolName {
+            name,
+            gnu: h,
+            version: Some((ver, sysv_hash(ver))),
+        }
     }
 
     /// A name with an explicit version (or none).
@@ -87,7 +96,6 @@ impl<'a> SymbolName<'a> {
         SymbolName {
             name,
             gnu: gnu_hash(name),
-            sysv: sysv_hash(name),
             version: match version {
                 Some(v) => Some((v, sysv_hash(v))),
                 None => None,
@@ -249,7 +257,7 @@ pub(crate) fn find(d: &Dynamic, versions: &Versions, name: &SymbolName<'_>) -> O
         if word & mask != mask {
             return None;
         }
-        let mut idx = g.buckets.get(h as usize % g.buckets.len())?;
+        let mut idx = g.buckets.get(g.bucket_of(h))?;
         if idx < g.symoffset {
             return None;
         }
@@ -269,7 +277,9 @@ pub(crate) fn find(d: &Dynamic, versions: &Versions, name: &SymbolName<'_>) -> O
         }
     }
     let s = d.sysv_hash.as_ref()?;
-    let mut idx = s.buckets.get(name.sysv as usize % s.buckets.len().max(1))?;
+    // Only objects without DT_GNU_HASH get here; hash the name for them alone.
+    let h = sysv_hash(name.name);
+    let mut idx = s.buckets.get(h as usize % s.buckets.len().max(1))?;
     // A hostile chain may loop; the chain cannot be longer than the table.
     for _ in 0..s.chains.len() {
         if idx == 0 {
@@ -376,6 +386,45 @@ mod tests {
         assert_eq!(sysv_hash(b""), 0);
         assert_eq!(sysv_hash(b"printf"), 0x0779_05a6);
         assert_eq!(sysv_hash(b"exit"), 0x0006_cf04);
+    }
+
+    #[test]
+    fn fast_bucket_remainder_equals_the_division() {
+        for n in [
+            1u64,
+            2,
+            3,
+            7,
+            1000,
+            1021,
+            4093,
+            65_521,
+            1 << 20,
+            u32::MAX as u64,
+        ] {
+            let magic = (u64::MAX / n).wrapping_add(1);
+            for h in [
+                0u32,
+                1,
+                2,
+                5381,
+                0x156b_2bb8,
+                0x7fff_ffff,
+                u32::MAX - 1,
+                u32::MAX,
+            ] {
+                let low = magic.wrapping_mul(u64::from(h));
+                let fast = ((u128::from(low) * n as u128) >> 64) as u64;
+                assert_eq!(fast, u64::from(h) % n, "h={h} n={n}");
+            }
+        }
+    }
+
+    #[test]
+    fn one_pass_hash_matches_the_plain_one() {
+        let n = SymbolName::new("memcpy@@GLIBC_2.14");
+        assert_eq!(n.gnu, gnu_hash(b"memcpy"));
+        assert_eq!(SymbolName::new("exit").gnu, gnu_hash(b"exit"));
     }
 
     #[test]

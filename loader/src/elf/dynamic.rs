@@ -114,6 +114,19 @@ pub(crate) struct GnuHash {
     pub buckets: Raw<u32>,
     /// From `symoffset` on; bounded by the end of the table's segment.
     pub chains: Raw<u32>,
+    /// `u64::MAX / nbuckets + 1`: turns `h % nbuckets` into two multiplications
+    /// (Lemire's "faster remainder by direct computation"), the division being
+    /// the slowest step of a lookup.
+    pub bucket_magic: u64,
+}
+
+impl GnuHash {
+    /// `h % nbuckets`, without a division.
+    #[inline]
+    pub fn bucket_of(&self, h: u32) -> usize {
+        let low = self.bucket_magic.wrapping_mul(u64::from(h));
+        ((u128::from(low) * self.buckets.len() as u128) >> 64) as usize
+    }
 }
 
 /// The SysV hash table (`DT_HASH`).
@@ -440,6 +453,7 @@ impl Dynamic {
             bloom,
             buckets,
             chains,
+            bucket_magic: (u64::MAX / nbuckets).wrapping_add(1),
         })
     }
 
