@@ -23,8 +23,10 @@ use rustix::mm::{MapFlags, MprotectFlags, ProtFlags};
 use crate::elf::{page_ceil, page_floor, Image, LoadSegment, Prot, PAGE};
 use crate::error::{Error, Result};
 
-/// Writable segments up to this size are populated at map time.
-const POPULATE_LIMIT: u64 = 256 * 1024;
+/// Writable file-backed segments up to this size are populated at map time: their
+/// pages hold relocations (RELRO, GOT, data with pointers) and would otherwise take
+/// one copy-on-write fault each.
+const POPULATE_LIMIT: u64 = 2 * 1024 * 1024;
 
 /// The memory an object occupies: a reservation of its whole span.
 #[derive(Debug)]

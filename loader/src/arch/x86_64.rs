@@ -31,11 +31,19 @@ const NAMES: &[(u32, &str, RelocKind)] = &[
 ];
 
 impl Arch for X86_64 {
+    #[inline]
     fn kind(r_type: u32) -> RelocKind {
-        NAMES
-            .iter()
-            .find(|e| e.0 == r_type)
-            .map_or(RelocKind::Unknown, |e| e.2)
+        // The common types first, without a table walk: this runs per relocation.
+        match r_type {
+            8 => RelocKind::Relative,
+            6 => RelocKind::GlobDat,
+            7 => RelocKind::JumpSlot,
+            1 => RelocKind::Absolute,
+            _ => NAMES
+                .iter()
+                .find(|e| e.0 == r_type)
+                .map_or(RelocKind::Unknown, |e| e.2),
+        }
     }
 
     fn name(r_type: u32) -> String {
