@@ -349,8 +349,8 @@ impl Dynamic {
                 let head: Raw<u32> = view.table(path, "DT_HASH", a, 2)?;
                 let nbucket = head.get(0).unwrap_or(0) as u64;
                 let nchain = head.get(1).unwrap_or(0) as u64;
-                let buckets = view.table(path, "DT_HASH buckets", a + 8, nbucket)?;
-                let chains = view.table(path, "DT_HASH chains", a + 8 + 4 * nbucket, nchain)?;
+                let buckets = view.table(path, "DT_HASH buckets", a.wrapping_add(8), nbucket)?;
+                let chains = view.table(path, "DT_HASH chains", a.wrapping_add(8 + 4 * nbucket), nchain)?;
                 if nchain as usize > symtab.len() {
                     return Err(Error::malformed(
                         path,
@@ -438,10 +438,11 @@ impl Dynamic {
                 a,
             ));
         }
-        let bloom = view.table(path, "DT_GNU_HASH bloom filter", a + 16, bloom_size)?;
-        let buckets_at = a + 16 + 8 * bloom_size;
+        let bloom = view.table(path, "DT_GNU_HASH bloom filter", a.wrapping_add(16), bloom_size)?;
+        // Wrapping: an address that wraps lies in no segment, so `table` refuses it.
+        let buckets_at = a.wrapping_add(16 + 8 * bloom_size);
         let buckets = view.table(path, "DT_GNU_HASH buckets", buckets_at, nbuckets)?;
-        let chains_at = buckets_at + 4 * nbuckets;
+        let chains_at = buckets_at.wrapping_add(4 * nbuckets);
         let chains = if chains_at % 4 == 0 && view.read_only_tail(chains_at).is_some() {
             view.open_table(path, "DT_GNU_HASH chains", chains_at)?
         } else {
