@@ -230,6 +230,11 @@ impl Module {
         sym.kind() == STT_GNU_IFUNC
     }
 
+    /// Size of this object's TLS block (0 without `PT_TLS`).
+    pub fn tls_size(&self) -> u64 {
+        self.image.tls.map_or(0, |t| t.memsz)
+    }
+
     /// Whether address `addr` lies in one of this object's executable segments.
     pub fn is_code(&self, addr: usize) -> bool {
         let vaddr = addr.wrapping_sub(self.mapping.bias()) as u64;

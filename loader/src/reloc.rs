@@ -232,6 +232,7 @@ impl<'s, 'a> Relocator<'s, 'a> {
             let mut b = Binding::address(0, Owner::New(index));
             b.tls_module = m.tls_id;
             b.value = 0;
+            b.tls_size = m.tls_size();
             Some(b)
         } else {
             let slot = e.sym as usize % CACHE;
@@ -257,7 +258,7 @@ impl<'s, 'a> Relocator<'s, 'a> {
         }
         match kind {
             RelocKind::DtpMod | RelocKind::DtpOff | RelocKind::TlsDesc => {
-                return self.tls(m, e, kind, addend, target, &b, binding.is_none());
+                return self.tls::<A>(m, e, kind, addend, target, &b, binding.is_none());
             }
             _ => {}
         }
@@ -354,7 +355,7 @@ impl<'s, 'a> Relocator<'s, 'a> {
 
     /// `R_X86_64_DTPMOD64`, `R_X86_64_DTPOFF64` and `R_X86_64_TLSDESC`.
     #[allow(clippy::too_many_arguments)]
-    fn tls(
+    fn tls<A: Arch>(
         &mut self,
         m: &Module,
         e: Entry,
@@ -379,6 +380,18 @@ impl<'s, 'a> Relocator<'s, 'a> {
             });
         }
         let offset = b.value.wrapping_add(addend as u64);
+        // Plugin code adds this offset to its block: it must stay inside it.
+        if kind != RelocKind::DtpMod && offset >= b.tls_size.max(1) {
+            return Err(Error::malformed(
+                &m.path,
+                format!(
+                    "{} offset {offset:#x} lies outside the TLS block ({:#x} bytes)",
+                    A::name(e.r_type),
+                    b.tls_size
+                ),
+                e.offset,
+            ));
+        }
         // SAFETY (all writes): `target` was checked writable for the kind's size.
         match kind {
             RelocKind::DtpMod => unsafe { write64(target, b.tls_module as u64) },

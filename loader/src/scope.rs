@@ -45,6 +45,8 @@ pub(crate) struct Binding {
     pub tls_module: usize,
     /// The symbol's raw `st_value` (for TLS: the offset in the module's block).
     pub value: u64,
+    /// For a TLS symbol: the size of the defining object's TLS block.
+    pub tls_size: u64,
 }
 
 impl Binding {
@@ -60,6 +62,7 @@ impl Binding {
             bad_ifunc: ifunc && !m.is_code(addr),
             tls_module: if tls { m.tls_id } else { 0 },
             value: sym.value,
+            tls_size: m.tls_size(),
         }
     }
 
@@ -72,6 +75,7 @@ impl Binding {
             bad_ifunc: false,
             tls_module: 0,
             value: addr as u64,
+            tls_size: 0,
         }
     }
 }
