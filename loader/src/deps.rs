@@ -29,7 +29,7 @@ fn expand(entry: &str, origin: &Path) -> PathBuf {
     PathBuf::from(entry.replace("${ORIGIN}", &o).replace("$ORIGIN", &o))
 }
 
-fn split<'a>(m: &'a Module, off: Option<u32>) -> Vec<&'a str> {
+fn split(m: &Module, off: Option<u32>) -> Vec<&str> {
     off.and_then(|o| m.dynamic.strtab.c_str(o))
         .and_then(|s| std::str::from_utf8(s).ok())
         .map(|s| s.split(':').filter(|e| !e.is_empty()).collect())

@@ -41,6 +41,8 @@ pub(crate) struct Group {
     /// Host symbol sources bound to, kept alive with the code that uses them.
     _sources: Vec<Arc<dyn SymbolSource>>,
     /// Arguments of the objects' TLS descriptors.
+    // Boxed: descriptors point at each argument, so it must never move.
+    #[allow(clippy::vec_box)]
     _tlsdesc_args: Vec<Box<crate::runtime::TlsIndex>>,
     /// Told about each object's range after fini, before unmap.
     on_unload: Vec<Arc<crate::UnloadHook>>,
@@ -255,6 +257,12 @@ impl Library {
         let (_, sym) = m.find(name)?;
         let addr = m.address_of(&sym);
         if sym.kind() == crate::elf::raw::STT_TLS {
+            // A TLS symbol of an object without PT_TLS, or past its block, names
+            // nothing (and module id 0 would abort in `get_addr`).
+            let memsz = m.image.tls.map_or(0, |t| t.memsz);
+            if m.tls_id == 0 || sym.value >= memsz {
+                return None;
+            }
             // The calling thread's instance, as `dlsym` returns it.
             let index = crate::runtime::TlsIndex {
                 module: m.tls_id,

@@ -40,6 +40,8 @@ pub(crate) struct Relocator<'s, 'a> {
     pub used_loaded: Vec<usize>,
     /// Arguments of `R_X86_64_TLSDESC` descriptors; they must live as long as the
     /// objects (the group keeps them).
+    /// Boxed: each descriptor points at its argument, which must never move.
+    #[allow(clippy::vec_box)]
     pub tlsdesc_args: Vec<Box<TlsIndex>>,
 }
 

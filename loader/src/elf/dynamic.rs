@@ -350,7 +350,12 @@ impl Dynamic {
                 let nbucket = head.get(0).unwrap_or(0) as u64;
                 let nchain = head.get(1).unwrap_or(0) as u64;
                 let buckets = view.table(path, "DT_HASH buckets", a.wrapping_add(8), nbucket)?;
-                let chains = view.table(path, "DT_HASH chains", a.wrapping_add(8 + 4 * nbucket), nchain)?;
+                let chains = view.table(
+                    path,
+                    "DT_HASH chains",
+                    a.wrapping_add(8 + 4 * nbucket),
+                    nchain,
+                )?;
                 if nchain as usize > symtab.len() {
                     return Err(Error::malformed(
                         path,
@@ -438,7 +443,12 @@ impl Dynamic {
                 a,
             ));
         }
-        let bloom = view.table(path, "DT_GNU_HASH bloom filter", a.wrapping_add(16), bloom_size)?;
+        let bloom = view.table(
+            path,
+            "DT_GNU_HASH bloom filter",
+            a.wrapping_add(16),
+            bloom_size,
+        )?;
         // Wrapping: an address that wraps lies in no segment, so `table` refuses it.
         let buckets_at = a.wrapping_add(16 + 8 * bloom_size);
         let buckets = view.table(path, "DT_GNU_HASH buckets", buckets_at, nbuckets)?;

@@ -369,7 +369,14 @@ impl Image {
                         .then(|| s.vaddr + (phoff - s.offset))
                 })
             })
-            .filter(|&a| inside(a, u64::from(phnum) * 56))
+            // Handed to unwinders and debuggers, which read it as an array of
+            // `Elf64_Phdr`: it must be aligned and lie in one readable segment.
+            .filter(|&a| {
+                a % 8 == 0
+                    && a.checked_add(u64::from(phnum) * 56).is_some_and(|end| {
+                        loads.iter().any(|s| s.prot.read && a >= s.vaddr && end <= s.end())
+                    })
+            })
             .map(|a| (a, phnum));
         Ok(Image {
             loads,
