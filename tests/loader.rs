@@ -399,7 +399,11 @@ fn tls_general_dynamic_gives_each_thread_its_own_copy() {
         })
         .collect();
     for (i, h) in handles.into_iter().enumerate() {
-        assert_eq!(h.join().unwrap(), (7, i as i32, 0), "thread {i} sees its own copy");
+        assert_eq!(
+            h.join().unwrap(),
+            (7, i as i32, 0),
+            "thread {i} sees its own copy"
+        );
     }
     assert_eq!(get(), 100, "other threads did not touch this thread's copy");
     // dlsym of a TLS symbol gives the calling thread's instance.
@@ -453,7 +457,9 @@ fn global_scope_serves_later_loads() {
     assert!(e.to_string().contains("host_add"), "{e}");
     drop(local);
     // Loaded globally, it satisfies hostimport's import.
-    let global = ns.load(common::fixture("globaldef"), &bare.clone().global(true)).unwrap();
+    let global = ns
+        .load(common::fixture("globaldef"), &bare.clone().global(true))
+        .unwrap();
     let lib = ns.load(common::fixture("hostimport"), &bare).unwrap();
     let f: extern "C" fn(i32, i32) -> i32 = unsafe { func(&lib, "hostimport_call") };
     assert_eq!(f(1, 2), 2006);
@@ -469,7 +475,9 @@ fn tls_descriptors_work_and_initial_exec_is_refused() {
     let opts = opts().host_symbols(move |name: &[u8], _: Option<&[u8]>| {
         (name == b"__tls_get_addr").then_some(tls_get_addr)
     });
-    let lib = Namespace::new().load(common::fixture("tlsdesc"), &opts).unwrap();
+    let lib = Namespace::new()
+        .load(common::fixture("tlsdesc"), &opts)
+        .unwrap();
     let get: extern "C" fn() -> i32 = unsafe { func(&lib, "tls_get") };
     let set: extern "C" fn(i32) = unsafe { func(&lib, "tls_set") };
     assert_eq!(get(), 7);
@@ -481,7 +489,9 @@ fn tls_descriptors_work_and_initial_exec_is_refused() {
     .join()
     .unwrap();
     assert_eq!((get(), other), (5, 9));
-    let e = Namespace::new().load(common::fixture("tls_ie"), &opts).unwrap_err();
+    let e = Namespace::new()
+        .load(common::fixture("tls_ie"), &opts)
+        .unwrap_err();
     assert!(matches!(e, Error::TlsUnsupported { .. }), "{e}");
     assert!(e.to_string().contains("initial-exec"), "{e}");
 }

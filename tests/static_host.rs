@@ -106,7 +106,15 @@ fn gdb_lists_plugins_in_a_static_host() {
     let line = text
         .lines()
         .find(|l| l.contains("libbasic.so"))
-        .unwrap_or_else(|| panic!("gdb did not list libbasic.so:\n{text}\n{}", String::from_utf8_lossy(&out.stderr)));
+        .unwrap_or_else(|| {
+            panic!(
+                "gdb did not list libbasic.so:\n{text}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
     assert!(line.contains(&*basic.to_string_lossy()), "{line}");
-    assert!(line.trim_start().starts_with("0x"), "gdb shows an address range: {line}");
+    assert!(
+        line.trim_start().starts_with("0x"),
+        "gdb shows an address range: {line}"
+    );
 }

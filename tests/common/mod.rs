@@ -58,6 +58,12 @@ const MANYSYMS_COUNT: usize = 5000;
 /// The Rust target the `nostd` cdylib is built for, whatever the host.
 const NOSTD_TARGET: &str = "x86_64-unknown-linux-gnu";
 
+/// Compiler flag for the C plugins built against the plugin ABI header.
+const ABI_INCLUDE: &[&str] = &[concat!("-I", env!("CARGO_MANIFEST_DIR"), "/abi/include")];
+
+/// The plugin ABI header, an input of every C plugin fixture.
+const ABI_HEADER: &[&str] = &["abi/include/staticdl.h"];
+
 /// How one fixture is made.
 enum Recipe {
     /// One C source in `tests/fixtures/c`.
@@ -66,6 +72,9 @@ enum Recipe {
     ManySyms { hash_style: &'static str },
     /// The `#![no_std]` cdylib in `tests/fixtures/nostd`.
     Nostd,
+    /// The `#![no_std]` plugin built with `staticdl-abi` in
+    /// `tests/fixtures/rust_abi`.
+    RustAbi,
 }
 
 struct CFixture {
@@ -77,6 +86,8 @@ struct CFixture {
     needs: &'static [&'static str],
     /// Extra linker arguments.
     link_args: &'static [&'static str],
+    /// Further inputs (relative to the package root) whose change rebuilds it.
+    inputs: &'static [&'static str],
 }
 
 impl CFixture {
@@ -86,6 +97,16 @@ impl CFixture {
             version_script: None,
             needs: &[],
             link_args: &[],
+            inputs: &[],
+        }
+    }
+
+    /// A C plugin compiled against the plugin ABI header.
+    const fn abi(source: &'static str) -> Self {
+        CFixture {
+            link_args: ABI_INCLUDE,
+            inputs: ABI_HEADER,
+            ..CFixture::plain(source)
         }
     }
 
@@ -125,6 +146,11 @@ fn recipe(name: &str) -> Recipe {
         "manysyms" => return Recipe::ManySyms { hash_style: "gnu" },
         "manysyms_sysv" => return Recipe::ManySyms { hash_style: "sysv" },
         "nostd" => return Recipe::Nostd,
+        "abi_hello" => CFixture::abi("abi_hello.c"),
+        "abi_badversion" => CFixture::abi("abi_badversion.c"),
+        "abi_initfail" => CFixture::abi("abi_initfail.c"),
+        "abi_callconv" => CFixture::plain("abi_callconv.c"),
+        "rust_abi" => return Recipe::RustAbi,
         _ => panic!("unknown fixture {name:?}"),
     };
     Recipe::C(c)
@@ -170,6 +196,7 @@ fn build(name: &str, built: &mut HashMap<String, PathBuf>) -> PathBuf {
             build_manysyms(name, &source, hash_style, &out);
         }
         Recipe::Nostd => build_nostd(&out),
+        Recipe::RustAbi => build_rust_abi(&out),
     }
     built.insert(name.to_owned(), out.clone());
     out
@@ -181,6 +208,8 @@ fn build_c(name: &str, c: &CFixture, deps: &[PathBuf], out: &Path) {
     let script = c.version_script.map(|s| src_dir.join(s));
     let mut inputs = vec![source.clone(), builder_source()];
     inputs.extend(script.iter().cloned());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    inputs.extend(c.inputs.iter().map(|p| root.join(p)));
     inputs.extend(deps.iter().cloned());
     if is_fresh(out, &inputs) {
         return;
@@ -274,6 +303,51 @@ fn build_nostd(out: &Path) {
         .join(NOSTD_TARGET)
         .join("release")
         .join("libnostd_plugin.so");
+    let tmp = temp_path(out);
+    fs::copy(&built, &tmp)
+        .unwrap_or_else(|e| panic!("copying {} to {}: {e}", built.display(), tmp.display()));
+    install(&tmp, out);
+}
+
+/// Builds the `staticdl-abi` plugin in `tests/fixtures/rust_abi` (rebuilt
+/// when it or the `abi` crate changes), like the `nostd` fixture.
+fn build_rust_abi(out: &Path) {
+    let crate_dir = fixtures_source_dir().join("rust_abi");
+    let abi_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("abi");
+    let mut inputs = vec![builder_source(), abi_dir.join("Cargo.toml")];
+    for dir in [crate_dir.clone(), abi_dir.join("src")] {
+        collect_files(&dir, &mut inputs)
+            .unwrap_or_else(|e| panic!("listing {}: {e}", dir.display()));
+    }
+    if is_fresh(out, &inputs) {
+        return;
+    }
+
+    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixtures-rust-abi-target");
+    let mut cmd = nested_cargo();
+    cmd.current_dir(&crate_dir)
+        .arg("build")
+        .arg("--release")
+        .arg("--offline")
+        .arg("--target")
+        .arg(NOSTD_TARGET)
+        .arg("--manifest-path")
+        .arg(crate_dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir);
+    let output = run(&mut cmd);
+    if !output.status.success() {
+        panic!(
+            "building fixture rust_abi failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    let built = target_dir
+        .join(NOSTD_TARGET)
+        .join("release")
+        .join("librust_abi_plugin.so");
     let tmp = temp_path(out);
     fs::copy(&built, &tmp)
         .unwrap_or_else(|e| panic!("copying {} to {}: {e}", built.display(), tmp.display()));
@@ -436,4 +510,155 @@ fn c_source_dir() -> PathBuf {
 /// This file: a change to a recipe rebuilds every fixture.
 fn builder_source() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/common/mod.rs")
+}
+
+// ---- Plugins built the ordinary way, and the static host that loads them ----
+//
+// The fixtures below link against the system's C library like any plugin found
+// in the wild (no `-nostdlib`): `tests/provider.rs` loads them into the static
+// musl host `tests/fixtures/provider_host`, where `staticdl::provider` answers
+// their `libc.so.6` imports.
+
+/// The Rust target the `rust_std` cdylib is built for, whatever the host.
+const RUST_STD_TARGET: &str = "x86_64-unknown-linux-gnu";
+
+/// Builds (once per process) `tests/fixtures/c/<name>.c` as an ordinary shared
+/// object linked against glibc and returns its path (`.../lib<name>.so`).
+///
+/// `glibc_abi` is built with `-D_FORTIFY_SOURCE=2 -fstack-protector-all`, so it
+/// imports the fortified `__*_chk` entry points and `__stack_chk_fail`.
+pub fn glibc_fixture(name: &str) -> PathBuf {
+    let extra: &[&str] = match name {
+        "tls_threads" | "glibc_only" => &[],
+        "glibc_abi" => &["-D_FORTIFY_SOURCE=2", "-fstack-protector-all"],
+        _ => panic!("unknown glibc fixture {name:?}"),
+    };
+    let source = c_source_dir().join(format!("{name}.c"));
+    build_native(name, "gcc", &source, extra)
+}
+
+/// Builds (once per process) `tests/fixtures/cpp/<name>.cpp` with
+/// `-static-libstdc++ -static-libgcc` (so it needs only `libc.so.6`,
+/// `libm.so.6` and `ld-linux-x86-64.so.2`) and returns its path.
+pub fn cpp_fixture(name: &str) -> PathBuf {
+    let source = fixtures_source_dir()
+        .join("cpp")
+        .join(format!("{name}.cpp"));
+    build_native(
+        name,
+        "g++",
+        &source,
+        &["-static-libstdc++", "-static-libgcc"],
+    )
+}
+
+fn build_native(name: &str, compiler: &str, source: &Path, extra: &[&str]) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(path) = built.get(name) {
+        return path.clone();
+    }
+    let out = fixture_dir().join(format!("lib{name}.so"));
+    if !is_fresh(&out, &[source.to_path_buf(), builder_source()]) {
+        let tmp = temp_path(&out);
+        let mut cmd = Command::new(compiler);
+        cmd.args(["-shared", "-fPIC", "-O2", "-g", "-Wall", "-Wextra"])
+            .args(extra)
+            .arg(format!("-Wl,-soname,lib{name}.so"))
+            .arg("-o")
+            .arg(&tmp)
+            .arg(source);
+        run_gcc(name, &mut cmd, &tmp);
+        install(&tmp, &out);
+    }
+    built.insert(name.to_owned(), out.clone());
+    out
+}
+
+/// Builds (once per process) the Rust `cdylib` with the full standard library in
+/// `tests/fixtures/rust_std` for `x86_64-unknown-linux-gnu` and returns its path
+/// (`.../librust_std.so`).
+pub fn rust_std_fixture() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let crate_dir = fixtures_source_dir().join("rust_std");
+            let out = fixture_dir().join("librust_std.so");
+            let mut inputs = vec![builder_source()];
+            collect_files(&crate_dir, &mut inputs)
+                .unwrap_or_else(|e| panic!("listing {}: {e}", crate_dir.display()));
+            if is_fresh(&out, &inputs) {
+                return out;
+            }
+            let target_dir =
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixtures-rust-std-target");
+            let mut cmd = nested_cargo();
+            cmd.current_dir(&crate_dir)
+                .args([
+                    "build",
+                    "--release",
+                    "--offline",
+                    "--target",
+                    RUST_STD_TARGET,
+                ])
+                .arg("--manifest-path")
+                .arg(crate_dir.join("Cargo.toml"))
+                .arg("--target-dir")
+                .arg(&target_dir);
+            let output = run(&mut cmd);
+            if !output.status.success() {
+                panic!(
+                    "building fixture rust_std failed ({}):\n{}",
+                    output.status,
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+            let built = target_dir
+                .join(RUST_STD_TARGET)
+                .join("release")
+                .join("librust_std_plugin.so");
+            let tmp = temp_path(&out);
+            fs::copy(&built, &tmp).unwrap_or_else(|e| {
+                panic!("copying {} to {}: {e}", built.display(), tmp.display())
+            });
+            install(&tmp, &out);
+            out
+        })
+        .clone()
+}
+
+/// Builds (once per process) the static musl test host in
+/// `tests/fixtures/provider_host` (which depends on the `staticdl` crate itself)
+/// and returns the executable's path.
+pub fn provider_host() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let crate_dir = fixtures_source_dir().join("provider_host");
+            let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("provider-host-target");
+            let mut cmd = nested_cargo();
+            cmd.current_dir(&crate_dir)
+                .args([
+                    "build",
+                    "--target",
+                    "x86_64-unknown-linux-musl",
+                    "--manifest-path",
+                ])
+                .arg(crate_dir.join("Cargo.toml"))
+                .arg("--target-dir")
+                .arg(&target_dir);
+            let output = run(&mut cmd);
+            if !output.status.success() {
+                panic!(
+                    "building the provider host failed ({}):\n{}",
+                    output.status,
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+            target_dir.join("x86_64-unknown-linux-musl/debug/provider_host")
+        })
+        .clone()
 }

@@ -1,0 +1,228 @@
+//! How to open a plugin: the builder behind [`Plugin::options`](crate::Plugin::options).
+//!
+//! Owns [`OpenOptions`] and its mapping onto the loader's `LoadOptions` (host
+//! symbol sources, search paths, executable stacks, global scope, limits; the
+//! process arguments are always passed). It does not open anything itself beyond
+//! handing the finished options to the registry.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use staticdl_loader::{LibraryProvider, Limits, LoadOptions, SymbolSource};
+
+use crate::error::Error;
+use crate::plugin::Plugin;
+
+/// Options for opening a plugin; finish with [`OpenOptions::open`].
+///
+/// Options apply when the plugin is actually loaded. Opening a plugin that is
+/// already loaded (or remembered as failed) returns that plugin (or failure)
+/// whatever the options say — except [`keep_loaded`](OpenOptions::keep_loaded),
+/// which can pin a loaded plugin later.
+///
+/// ```no_run
+/// extern "C" fn host_add(a: i32, b: i32) -> i32 { a + b }
+///
+/// let plugin = staticdl::Plugin::options()
+///     .host_symbol("host_add", host_add as extern "C" fn(i32, i32) -> i32 as usize)
+///     .search_path("/opt/app/lib")
+///     .keep_loaded(true)
+///     .open("/opt/app/plugins/libhello.so")?;
+/// # Ok::<(), staticdl::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct OpenOptions {
+    pub(crate) load: LoadOptions,
+    pub(crate) keep_loaded: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for OpenOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenOptions")
+            .field("search_paths", &self.load.search_paths)
+            .field("system_dirs", &self.load.system_dirs)
+            .field("allow_exec_stack", &self.load.allow_exec_stack)
+            .field("global", &self.load.global)
+            .field(
+                "host_sources",
+                &(self.load.first.len() + self.load.last.len()),
+            )
+            .field("keep_loaded", &self.keep_loaded)
+            .finish()
+    }
+}
+
+impl OpenOptions {
+    /// The defaults: system directories searched, no executable stacks, local
+    /// scope (`RTLD_LOCAL`), no host symbols, unloaded when the last handle goes.
+    ///
+    /// ```
+    /// let opts = staticdl::OpenOptions::new();
+    /// # let _ = opts;
+    /// ```
+    pub fn new() -> Self {
+        OpenOptions {
+            load: LoadOptions::new(),
+            keep_loaded: false,
+        }
+    }
+
+    /// Opens the plugin at `path` with these options; see [`Plugin::open`].
+    ///
+    /// ```no_run
+    /// let p = staticdl::OpenOptions::new().global(true).open("/opt/plugins/libbase.so")?;
+    /// # Ok::<(), staticdl::Error>(())
+    /// ```
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<Plugin, Error> {
+        crate::registry::open(path.as_ref(), self)
+    }
+
+    /// Adds a source of host symbols, consulted after every loaded object (a
+    /// plugin's own dependencies win; the host fills in the rest).
+    ///
+    /// ```
+    /// extern "C" fn host_add(a: i32, b: i32) -> i32 { a + b }
+    /// let opts = staticdl::OpenOptions::new().host_symbols(|name: &[u8], _ver: Option<&[u8]>| {
+    ///     (name == b"host_add").then_some(host_add as extern "C" fn(i32, i32) -> i32 as usize)
+    /// });
+    /// # let _ = opts;
+    /// ```
+    pub fn host_symbols(mut self, source: impl SymbolSource + 'static) -> Self {
+        self.load.last.push(Arc::new(source));
+        self
+    }
+
+    /// Adds a source of host symbols consulted before every loaded object: its
+    /// definitions interpose on the plugin's own.
+    ///
+    /// ```
+    /// let opts = staticdl::OpenOptions::new()
+    ///     .host_symbols_first(|_: &[u8], _: Option<&[u8]>| None::<usize>);
+    /// # let _ = opts;
+    /// ```
+    pub fn host_symbols_first(mut self, source: impl SymbolSource + 'static) -> Self {
+        self.load.first.push(Arc::new(source));
+        self
+    }
+
+    /// Offers one host symbol, `name` (any version) at `addr`.
+    ///
+    /// ```
+    /// extern "C" fn host_record(_v: i32) {}
+    /// let opts = staticdl::OpenOptions::new()
+    ///     .host_symbol("host_record", host_record as extern "C" fn(i32) as usize);
+    /// # let _ = opts;
+    /// ```
+    pub fn host_symbol(self, name: &str, addr: usize) -> Self {
+        let name = name.as_bytes().to_vec();
+        self.host_symbols(move |n: &[u8], _: Option<&[u8]>| (n == name).then_some(addr))
+    }
+
+    /// Adds a provider of libraries for `DT_NEEDED` names, asked before any file
+    /// is looked for.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use staticdl::{LibraryProvider, SymbolSource};
+    /// struct NoLibm;
+    /// impl LibraryProvider for NoLibm {
+    ///     fn provide(&self, name: &str) -> Option<Arc<dyn SymbolSource>> {
+    ///         (name == "libm.so.6").then(|| {
+    ///             Arc::new(|_: &[u8], _: Option<&[u8]>| None::<usize>) as Arc<dyn SymbolSource>
+    ///         })
+    ///     }
+    /// }
+    /// let opts = staticdl::OpenOptions::new().provider(NoLibm);
+    /// # let _ = opts;
+    /// ```
+    pub fn provider(mut self, provider: impl LibraryProvider + 'static) -> Self {
+        self.load.providers.push(Arc::new(provider));
+        self
+    }
+
+    /// Adds a directory to search for dependencies (where `LD_LIBRARY_PATH` sits
+    /// in glibc's order).
+    ///
+    /// ```
+    /// let opts = staticdl::OpenOptions::new().search_path("/opt/app/lib");
+    /// # let _ = opts;
+    /// ```
+    pub fn search_path(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.load.search_paths.push(dir.into());
+        self
+    }
+
+    /// Whether the system directories are searched last (default true).
+    ///
+    /// ```
+    /// let opts = staticdl::OpenOptions::new().system_dirs(false);
+    /// # let _ = opts;
+    /// ```
+    pub fn system_dirs(mut self, yes: bool) -> Self {
+        self.load.system_dirs = yes;
+        self
+    }
+
+    /// Whether objects that ask for an executable stack may load (default false).
+    ///
+    /// ```
+    /// let opts = staticdl::OpenOptions::new().allow_exec_stack(true);
+    /// # let _ = opts;
+    /// ```
+    pub fn allow_exec_stack(mut self, yes: bool) -> Self {
+        self.load.allow_exec_stack = yes;
+        self
+    }
+
+    /// Whether the plugin and its dependencies join the global scope, so later
+    /// loads resolve against them (`RTLD_GLOBAL`; default false).
+    ///
+    /// ```
+    /// let opts = staticdl::OpenOptions::new().global(true);
+    /// # let _ = opts;
+    /// ```
+    pub fn global(mut self, yes: bool) -> Self {
+        self.load.global = yes;
+        self
+    }
+
+    /// Replaces the limits that protect the host from hostile objects.
+    ///
+    /// ```
+    /// let opts = staticdl::OpenOptions::new()
+    ///     .limits(staticdl::Limits { max_objects: 8, ..Default::default() });
+    /// # let _ = opts;
+    /// ```
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.load.limits = limits;
+        self
+    }
+
+    /// Never unload the plugin, as Go's `plugin` package never does: the registry
+    /// keeps a handle, so dropping or closing every other handle runs no `fini`
+    /// and unmaps nothing (default false).
+    ///
+    /// ```
+    /// let opts = staticdl::OpenOptions::new().keep_loaded(true);
+    /// # let _ = opts;
+    /// ```
+    pub fn keep_loaded(mut self, yes: bool) -> Self {
+        self.keep_loaded = yes;
+        self
+    }
+
+    /// The loader options for this open: these options plus the process
+    /// arguments, with code allowed to run.
+    pub(crate) fn load_options(&self) -> LoadOptions {
+        let mut load = self.load.clone();
+        load.run_code = true;
+        load.process_args = crate::host::process_args();
+        load
+    }
+}
