@@ -371,6 +371,9 @@ impl Namespace {
         if let Some(lib) = state.by_id.get(&file.id).and_then(upgrade) {
             return Ok(lib);
         }
+        // Create the thread-exit key before any plugin code can create its own, so
+        // ours comes first in each destructor round (glibc's order).
+        crate::runtime::prepare_thread_exit();
         let root = Module::map(&file, &options.limits, options.allow_exec_stack)?;
         drop(file);
         let mut load = Load {

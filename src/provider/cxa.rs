@@ -257,9 +257,10 @@ mod tests {
         let dso_b = 0x2000_0000usize;
         // SAFETY: `record` is a valid handler; the dso values are only keys.
         unsafe {
-            cxa_atexit(Some(record), 1 as *mut c_void, dso_a as *mut c_void);
-            cxa_atexit(Some(record), 2 as *mut c_void, dso_b as *mut c_void);
-            cxa_atexit(Some(record), 3 as *mut c_void, dso_a as *mut c_void);
+            let arg = |v: usize| std::ptr::without_provenance_mut::<c_void>(v);
+            cxa_atexit(Some(record), arg(1), dso_a as *mut c_void);
+            cxa_atexit(Some(record), arg(2), dso_b as *mut c_void);
+            cxa_atexit(Some(record), arg(3), dso_a as *mut c_void);
             cxa_finalize(dso_a as *mut c_void);
         }
         assert_eq!(std::mem::take(&mut *lock(&ORDER)), [3, 1]);

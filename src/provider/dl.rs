@@ -645,6 +645,20 @@ mod tests {
     }
 
     #[test]
+    fn dladdr_finds_the_host_executable() {
+        let here = dladdr_finds_the_host_executable as *const () as *const c_void;
+        let mut info = std::mem::MaybeUninit::<DlInfo>::zeroed();
+        // SAFETY: `info` is a writable Dl_info.
+        assert_eq!(unsafe { dladdr(here, info.as_mut_ptr()) }, 1);
+        // SAFETY: filled by the successful call.
+        let info = unsafe { info.assume_init() };
+        assert!(info.fbase as usize <= here as usize);
+        assert!(info.sname.is_null());
+        // SAFETY: a writable Dl_info; address 8 is in no object.
+        assert_eq!(unsafe { dladdr(8 as *const c_void, &mut { info }) }, 0);
+    }
+
+    #[test]
     fn the_host_is_reported_first_and_found_by_pc() {
         let mut first: Option<usize> = None;
         each_object(|i| {

@@ -374,7 +374,9 @@ impl Image {
             .filter(|&a| {
                 a % 8 == 0
                     && a.checked_add(u64::from(phnum) * 56).is_some_and(|end| {
-                        loads.iter().any(|s| s.prot.read && a >= s.vaddr && end <= s.end())
+                        loads
+                            .iter()
+                            .any(|s| s.prot.read && a >= s.vaddr && end <= s.end())
                     })
             })
             .map(|a| (a, phnum));

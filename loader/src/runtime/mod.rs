@@ -13,8 +13,6 @@ mod objects;
 mod thread_exit;
 pub(crate) mod tls;
 
-use std::cell::Cell;
-
 pub use debug::{staticdl_debug_state, LinkMap, RDebug};
 pub use objects::{
     iterate_loaded_phdrs, library_containing, phdr_counts, DlIterateCallback, DlPhdrInfo,
@@ -23,29 +21,61 @@ pub(crate) use objects::{register_group, unregister_group, ObjectInfo as ObjectI
 pub use thread_exit::cxa_thread_atexit_impl_address;
 pub use tls::{tls_get_addr_address, TlsIndex};
 
-thread_local! {
-    /// Whether this thread's exit-time cleanup is armed.
-    static ARMED: Cell<bool> = const { Cell::new(false) };
-    /// Runs the cleanup when the thread exits.
-    static EXIT: ExitGuard = const { ExitGuard };
+// Thread exit is hooked through a POSIX thread-specific-data key, as Rust's own
+// `thread_local!` destructors are: its destructor runs in every destructor round,
+// so keep-alive handles are released only after the plugins' own key destructors
+// (which may point into the plugins) have run. These are the host's thread
+// functions, not its loader.
+extern "C" {
+    fn pthread_key_create(
+        key: *mut u32,
+        dtor: Option<unsafe extern "C" fn(*mut std::ffi::c_void)>,
+    ) -> std::ffi::c_int;
+    fn pthread_getspecific(key: u32) -> *mut std::ffi::c_void;
+    fn pthread_setspecific(key: u32, value: *const std::ffi::c_void) -> std::ffi::c_int;
 }
 
-/// Make sure [`ExitGuard`] runs when the calling thread exits.
+/// glibc's and musl's PTHREAD_DESTRUCTOR_ITERATIONS.
+const ROUNDS: usize = 4;
+
+fn exit_key() -> u32 {
+    static KEY: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *KEY.get_or_init(|| {
+        let mut k = 0u32;
+        // SAFETY: plain libc call with a valid out pointer.
+        unsafe { pthread_key_create(&mut k, Some(exit_round)) };
+        k
+    })
+}
+
+/// Create the thread-exit key (once per process).
+pub(crate) fn prepare_thread_exit() {
+    exit_key();
+}
+
+/// Make sure [`exit_round`] runs when the calling thread exits.
 pub(crate) fn arm_thread_exit() {
-    if !ARMED.with(|a| a.replace(true)) {
-        // If the thread is already running its thread-local destructors this
-        // fails; the cleanup in progress (if it is ours) picks the new work up.
-        let _ = EXIT.try_with(|_| ());
+    let key = exit_key();
+    // SAFETY: a key this module created.
+    unsafe {
+        if pthread_getspecific(key).is_null() {
+            pthread_setspecific(key, std::ptr::without_provenance::<std::ffi::c_void>(1));
+        }
     }
 }
 
-struct ExitGuard;
-
-impl Drop for ExitGuard {
-    fn drop(&mut self) {
-        // Plugins' thread-local destructors first: they may use their TLS blocks
-        // and their objects must still be loaded. Then the blocks.
-        thread_exit::run();
+/// Runs in every destructor round: plugins' thread-local destructors (including
+/// ones registered by other key destructors meanwhile); in the last round, the
+/// keep-alive handles and the TLS blocks go.
+unsafe extern "C" fn exit_round(value: *mut std::ffi::c_void) {
+    let round = value as usize;
+    thread_exit::run();
+    let key = exit_key();
+    if round < ROUNDS {
+        // SAFETY: a key this module created.
+        unsafe { pthread_setspecific(key, std::ptr::without_provenance::<std::ffi::c_void>(round + 1)) };
+    } else {
+        thread_exit::release();
         tls::thread_exit();
     }
 }

@@ -20,6 +20,8 @@ struct Entry {
 }
 
 thread_local! {
+    /// Keep-alive handles of destructors that ran, released in the last round.
+    static KEEP: Cell<*mut Vec<Library>> = const { Cell::new(std::ptr::null_mut()) };
     /// This thread's pending destructors (a leaked `Vec`, so it stays usable while
     /// other thread-local destructors run).
     static LIST: Cell<*mut Vec<Entry>> = const { Cell::new(std::ptr::null_mut()) };
@@ -67,7 +69,16 @@ pub(crate) fn run() {
                 // SAFETY: the destructor and object were registered together by the
                 // object's code; the object stays loaded through `e._keep`.
                 unsafe { (e.dtor)(e.obj) };
-                drop(e);
+                if let Some(lib) = e._keep {
+                    let keep = KEEP.with(|k| {
+                        if k.get().is_null() {
+                            k.set(Box::into_raw(Box::default()));
+                        }
+                        k.get()
+                    });
+                    // SAFETY: this thread's own leaked Vec.
+                    unsafe { (*keep).push(lib) };
+                }
             }
             None => {
                 LIST.with(|l| l.set(std::ptr::null_mut()));
@@ -76,6 +87,15 @@ pub(crate) fn run() {
                 return;
             }
         }
+    }
+}
+
+/// Release the handles kept for destructors that ran (the last destructor round).
+pub(crate) fn release() {
+    let keep = KEEP.with(|k| k.replace(std::ptr::null_mut()));
+    if !keep.is_null() {
+        // SAFETY: created by `Box::into_raw` above and now unreachable.
+        drop(unsafe { Box::from_raw(keep) });
     }
 }
 
