@@ -73,7 +73,12 @@ unsafe extern "C" fn exit_round(value: *mut std::ffi::c_void) {
     let key = exit_key();
     if round < ROUNDS {
         // SAFETY: a key this module created.
-        unsafe { pthread_setspecific(key, std::ptr::without_provenance::<std::ffi::c_void>(round + 1)) };
+        unsafe {
+            pthread_setspecific(
+                key,
+                std::ptr::without_provenance::<std::ffi::c_void>(round + 1),
+            )
+        };
     } else {
         thread_exit::release();
         tls::thread_exit();
