@@ -34,6 +34,7 @@ use crate::plugin::Plugin;
 pub struct OpenOptions {
     pub(crate) load: LoadOptions,
     pub(crate) keep_loaded: bool,
+    pub(crate) libc_provider: bool,
 }
 
 impl Default for OpenOptions {
@@ -54,6 +55,7 @@ impl std::fmt::Debug for OpenOptions {
                 &(self.load.first.len() + self.load.last.len()),
             )
             .field("keep_loaded", &self.keep_loaded)
+            .field("libc_provider", &self.libc_provider)
             .finish()
     }
 }
@@ -70,6 +72,7 @@ impl OpenOptions {
         OpenOptions {
             load: LoadOptions::new(),
             keep_loaded: false,
+            libc_provider: true,
         }
     }
 
@@ -223,6 +226,30 @@ impl OpenOptions {
         let mut load = self.load.clone();
         load.run_code = true;
         load.process_args = crate::host::process_args();
+        if self.libc_provider {
+            // After the caller's own providers, so a host can still override a
+            // library name.
+            load.providers.push(Arc::new(crate::provider::LibcProvider));
+        }
+        // Safety net for `__cxa_atexit` handlers a plugin leaves registered.
+        load.on_unload
+            .push(Arc::new(crate::provider::unload_hook) as Arc<staticdl_loader::UnloadHook>);
         load
+    }
+
+    /// Whether `DT_NEEDED` names of the C library family (`libc.so.6`,
+    /// `libm.so.6`, `libpthread.so.0`, `ld-linux-x86-64.so.2`, `libgcc_s.so.1`, ...)
+    /// are answered by the host's own C library through
+    /// [`provider::LibcProvider`](crate::provider::LibcProvider) (default true).
+    /// With false, such names are looked for on disk like any other library, which
+    /// in a static host means a second C library: almost never what you want.
+    ///
+    /// ```
+    /// let opts = staticdl::OpenOptions::new().libc_provider(false);
+    /// # let _ = opts;
+    /// ```
+    pub fn libc_provider(mut self, yes: bool) -> Self {
+        self.libc_provider = yes;
+        self
     }
 }

@@ -542,3 +542,38 @@ fn opening_a_plugin_from_its_own_init_or_fini_is_refused() {
     }
     assert_eq!(mappings_of(&path), 0);
 }
+
+/// A library built against glibc opens with the default options: its
+/// `libc.so.6` is answered by the host's own C library, never mapped again.
+#[test]
+fn glibc_linked_system_library_opens_with_the_default_libc_provider() {
+    let zlib = std::path::Path::new("/lib/x86_64-linux-gnu/libz.so.1");
+    assert!(zlib.exists(), "zlib1g is installed by .ci/run");
+    let libc_maps = || {
+        std::fs::read_to_string("/proc/self/maps")
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("libc.so.6"))
+            .count()
+    };
+    let before = libc_maps();
+    let plugin = staticdl::Plugin::open(zlib).unwrap();
+    // SAFETY: zlib declares `const char *zlibVersion(void)`.
+    let version =
+        unsafe { plugin.symbol::<extern "C" fn() -> *const std::ffi::c_char>("zlibVersion") }
+            .unwrap();
+    // SAFETY: zlibVersion returns a static NUL-terminated string.
+    let v = unsafe { std::ffi::CStr::from_ptr(version()) }
+        .to_str()
+        .unwrap();
+    assert!(v.starts_with("1."), "{v}");
+    assert_eq!(
+        libc_maps(),
+        before,
+        "the system's libc.so.6 was mapped a second time"
+    );
+    assert!(
+        !plugin.dependencies().is_empty(),
+        "libz.so.1 declares DT_NEEDED libc.so.6"
+    );
+}

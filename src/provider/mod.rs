@@ -183,6 +183,12 @@ pub fn load_options() -> LoadOptions {
         .on_unload(cxa::on_unload)
 }
 
+/// The unload hook the facade installs for every plugin: runs the `__cxa_atexit`
+/// handlers still registered inside an object that is being unmapped.
+pub(crate) fn unload_hook(start: usize, len: usize) {
+    cxa::on_unload(start, len);
+}
+
 /// The namespace plugins' `dlopen` calls load into: the facade's own, so a
 /// plugin that opens a file `Plugin::open` already opened gets that object.
 ///
