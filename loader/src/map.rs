@@ -151,7 +151,8 @@ impl Mapping {
         // without overflow and lies inside the span.
         let end = page_ceil(seg.vaddr + seg.filesz).unwrap_or(u64::MAX);
         let mut flags = MapFlags::PRIVATE | MapFlags::FIXED;
-        if seg.prot.write && end - start <= POPULATE_LIMIT {
+        // One page: a single fault costs less than populating it.
+        if seg.prot.write && end - start > PAGE && end - start <= POPULATE_LIMIT {
             flags |= MapFlags::POPULATE;
         }
         let addr = self.addr(start);

@@ -306,6 +306,8 @@ fn upgrade(h: &Handle) -> Option<Library> {
 struct State {
     by_id: HashMap<FileId, Handle>,
     by_name: HashMap<String, Handle>,
+    /// Absolute paths objects were loaded from, matched before touching the disk.
+    by_path: HashMap<std::path::PathBuf, Handle>,
     global: Vec<Handle>,
 }
 
@@ -313,6 +315,7 @@ impl State {
     fn prune(&mut self) {
         self.by_id.retain(|_, h| h.0.strong_count() > 0);
         self.by_name.retain(|_, h| h.0.strong_count() > 0);
+        self.by_path.retain(|_, h| h.0.strong_count() > 0);
         self.global.retain(|h| h.0.strong_count() > 0);
     }
 }
@@ -355,6 +358,11 @@ impl Namespace {
     /// Init functions run with the namespace locked: an initialiser must not load
     /// into the same namespace.
     ///
+    /// An object already loaded is returned again, as the same object: matched
+    /// first by absolute path without touching the disk (so a file replaced at
+    /// that path is not read while the old object stays loaded, as with glibc),
+    /// then by file identity (device and inode) after opening.
+    ///
     /// ```no_run
     /// use staticdl_loader::{LoadOptions, Namespace};
     /// let ns = Namespace::new();
@@ -367,6 +375,14 @@ impl Namespace {
         let path = path.as_ref();
         let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let state = guard.get_or_insert_with(State::default);
+        // Like glibc, an object already loaded from this very (absolute) path is
+        // returned without a syscall; a relative path may name another file after
+        // a change of directory, so it is always opened.
+        if path.is_absolute() {
+            if let Some(lib) = state.by_path.get(path).and_then(upgrade) {
+                return Ok(lib);
+            }
+        }
         let file = OpenFile::open(path)?;
         if let Some(lib) = state.by_id.get(&file.id).and_then(upgrade) {
             return Ok(lib);
@@ -658,6 +674,9 @@ impl Load<'_, '_> {
         for (j, m) in group.modules.iter().enumerate() {
             let h: Handle = (Arc::downgrade(&group), j);
             state.by_id.insert(m.id, h.clone());
+            if m.path.is_absolute() {
+                state.by_path.insert(m.path.clone(), h.clone());
+            }
             if let Some(s) = &m.soname {
                 state.by_name.insert(s.clone(), h.clone());
             }

@@ -95,9 +95,36 @@ impl<'s, 'a> Relocator<'s, 'a> {
         let missing_before = self.missing.len();
         let r = &m.dynamic.relocs;
         self.relr(m)?;
+        // The writable segment relative relocations usually target, kept at hand:
+        // most entries of a big table are `R_X86_64_RELATIVE`, applied here without
+        // the general path (as glibc does for its `DT_RELACOUNT` block).
+        let hot = m
+            .image
+            .loads
+            .iter()
+            .filter(|s| s.prot.write)
+            .max_by_key(|s| s.memsz)
+            .map(|s| (s.vaddr, s.end()));
+        let bias = m.mapping.bias() as u64;
         for i in 0..r.rela.len() {
-            let e = r.rela.get(i).map(Entry::from);
-            self.one::<A>(m, index, e, &mut cache)?;
+            let Some(rela) = r.rela.get(i) else { break };
+            if let Some((start, end)) = hot {
+                if A::kind(rela.info as u32) == RelocKind::Relative
+                    && rela.offset >= start
+                    && rela.offset <= end.saturating_sub(8)
+                {
+                    // SAFETY: [offset, offset + 8) lies inside a writable segment of
+                    // `m`'s mapping, checked just above.
+                    unsafe {
+                        write64(
+                            m.mapping.addr(rela.offset),
+                            bias.wrapping_add(rela.addend as u64),
+                        )
+                    };
+                    continue;
+                }
+            }
+            self.one::<A>(m, index, Some(Entry::from(rela)), &mut cache)?;
         }
         for i in 0..r.rel.len() {
             let e = r.rel.get(i).map(Entry::from);
