@@ -83,3 +83,8 @@ const _: () = {
     send_sync::<Symbol<'static, extern "C" fn(i32, i32) -> i32>>();
     send_sync::<Reply<'static>>();
 };
+
+/// The README's Rust examples, compiled as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
