@@ -20,6 +20,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::ThreadId;
@@ -40,6 +41,28 @@ thread_local! {
     static CLOSING: RefCell<Vec<PathBuf>> = const { RefCell::new(Vec::new()) };
 }
 
+/// FNV-1a: short keys, no need for DoS resistance (the host chooses the paths).
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
 #[derive(Default)]
 struct Registry {
     /// One slot per canonical path.
@@ -51,6 +74,10 @@ struct Registry {
     by_request: HashMap<PathBuf, PathBuf>,
     /// File identity to the canonical key loaded from it (hard links).
     by_file: HashMap<FileId, PathBuf>,
+    /// The hottest path of all, a repeated open by the very same absolute path
+    /// string: its bytes straight to the live plugin (a dead entry is ignored and
+    /// replaced), hashed with FNV-1a rather than component by component.
+    hits: HashMap<Box<[u8]>, Weak<Inner>, BuildHasherDefault<Fnv>>,
     /// Distinguishes successive loads of the same key.
     next_ticket: u64,
 }
@@ -155,6 +182,18 @@ impl Registry {
         by_request.insert(requested.to_path_buf(), key.to_path_buf());
     }
 
+    /// Remembers that the absolute path string `requested` names live plugin `p`.
+    fn remember_hit(&mut self, requested: &Path, p: &Plugin) {
+        if !requested.is_absolute() {
+            return;
+        }
+        let bytes = requested.as_os_str().as_encoded_bytes();
+        if !self.hits.contains_key(bytes) {
+            self.hits.retain(|_, w| w.strong_count() > 0);
+        }
+        self.hits.insert(bytes.into(), Arc::downgrade(&p.inner));
+    }
+
     fn ticket(&mut self) -> u64 {
         self.next_ticket += 1;
         self.next_ticket
@@ -164,12 +203,26 @@ impl Registry {
 /// Opens `requested`: the registry side of [`Plugin::open`].
 pub(crate) fn open(requested: &Path, options: &OpenOptions) -> Result<Plugin, Error> {
     let keep = options.keep_loaded;
+    // Fastest path: these exact bytes name a live plugin (no allocation, no file).
+    if !options.keep_loaded {
+        let reg = lock();
+        if let Some(inner) = reg
+            .hits
+            .get(requested.as_os_str().as_encoded_bytes())
+            .and_then(Weak::upgrade)
+        {
+            return Ok(Plugin { inner });
+        }
+    }
     // Fast path: this exact absolute string was opened before.
     if requested.is_absolute() {
         let mut reg = lock();
         if let Some(key) = reg.by_request.get(requested).cloned() {
             match reg.find(&key, keep) {
-                Found::Plugin(p) => return Ok(p),
+                Found::Plugin(p) => {
+                    reg.remember_hit(requested, &p);
+                    return Ok(p);
+                }
                 Found::Failed { cause, .. } => return Err(Error::open(requested, cause, true)),
                 // Wait or load through the full path below.
                 Found::Busy { .. } | Found::Vacant => {}
@@ -186,6 +239,7 @@ pub(crate) fn open(requested: &Path, options: &OpenOptions) -> Result<Plugin, Er
         match reg.find(&key, keep) {
             Found::Plugin(p) => {
                 reg.remember(requested, &key);
+                reg.remember_hit(requested, &p);
                 return Ok(p);
             }
             Found::Failed { ticket, cause } => {
