@@ -26,8 +26,10 @@ pub(crate) struct Deferred {
     kind: RelocKind,
 }
 
-/// Slots in the per-module binding cache (direct-mapped by symbol index).
-const CACHE: usize = 64;
+/// Most slots of the per-module binding cache (direct-mapped by symbol index);
+/// the cache is sized to the object's relocation count, so a small object pays
+/// for a small one.
+const CACHE_MAX: usize = 8192;
 
 /// Relocates the modules of one load against one scope.
 pub(crate) struct Relocator<'s, 'a> {
@@ -91,9 +93,12 @@ impl<'s, 'a> Relocator<'s, 'a> {
 
     /// Apply every relocation of `m` (module `index` of the load).
     pub fn relocate<A: Arch>(&mut self, m: &Module, index: usize) -> Result<()> {
-        let mut cache = [(u32::MAX, None::<Binding>); CACHE];
-        let missing_before = self.missing.len();
         let r = &m.dynamic.relocs;
+        // Symbol relocations are a fraction of a table (relative ones dominate).
+        let nrel = r.rela.len() / 4 + r.rel.len() / 4 + r.plt_rela.len() + r.plt_rel.len();
+        let slots = nrel.clamp(16, CACHE_MAX).next_power_of_two();
+        let mut cache = vec![(u32::MAX, None::<Binding>); slots];
+        let missing_before = self.missing.len();
         self.relr(m)?;
         // The writable segment relative relocations usually target, kept at hand:
         // most entries of a big table are `R_X86_64_RELATIVE`, applied here without
@@ -178,7 +183,7 @@ impl<'s, 'a> Relocator<'s, 'a> {
         m: &Module,
         index: usize,
         e: Option<Entry>,
-        cache: &mut [(u32, Option<Binding>); CACHE],
+        cache: &mut [(u32, Option<Binding>)],
     ) -> Result<()> {
         let Some(e) = e else { return Ok(()) };
         let kind = A::kind(e.r_type);
@@ -264,7 +269,8 @@ impl<'s, 'a> Relocator<'s, 'a> {
             b.tls_size = m.tls_size();
             Some(b)
         } else {
-            let slot = e.sym as usize % CACHE;
+            // The length is a power of two.
+            let slot = e.sym as usize & (cache.len() - 1);
             if cache[slot].0 == e.sym {
                 cache[slot].1
             } else {
