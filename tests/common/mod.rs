@@ -271,42 +271,7 @@ fn manysyms_source(dir: &Path) -> PathBuf {
 
 fn build_nostd(out: &Path) {
     let crate_dir = fixtures_source_dir().join("nostd");
-    let mut inputs = vec![builder_source()];
-    collect_files(&crate_dir, &mut inputs)
-        .unwrap_or_else(|e| panic!("listing {}: {e}", crate_dir.display()));
-    if is_fresh(out, &inputs) {
-        return;
-    }
-
-    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixtures-nostd-target");
-    let mut cmd = nested_cargo();
-    cmd.current_dir(&crate_dir)
-        .arg("build")
-        .arg("--release")
-        .arg("--offline")
-        .arg("--target")
-        .arg(NOSTD_TARGET)
-        .arg("--manifest-path")
-        .arg(crate_dir.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target_dir);
-    let output = run(&mut cmd);
-    if !output.status.success() {
-        panic!(
-            "building fixture nostd failed ({}):\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-
-    let built = target_dir
-        .join(NOSTD_TARGET)
-        .join("release")
-        .join("libnostd_plugin.so");
-    let tmp = temp_path(out);
-    fs::copy(&built, &tmp)
-        .unwrap_or_else(|e| panic!("copying {} to {}: {e}", built.display(), tmp.display()));
-    install(&tmp, out);
+    build_rust_cdylib("nostd", &crate_dir, &[], "libnostd_plugin.so", out);
 }
 
 /// Builds the `staticdl-abi` plugin in `tests/fixtures/rust_abi` (rebuilt
@@ -314,18 +279,42 @@ fn build_nostd(out: &Path) {
 fn build_rust_abi(out: &Path) {
     let crate_dir = fixtures_source_dir().join("rust_abi");
     let abi_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("abi");
-    let mut inputs = vec![builder_source(), abi_dir.join("Cargo.toml")];
-    for dir in [crate_dir.clone(), abi_dir.join("src")] {
-        collect_files(&dir, &mut inputs)
-            .unwrap_or_else(|e| panic!("listing {}: {e}", dir.display()));
+    build_rust_cdylib(
+        "rust_abi",
+        &crate_dir,
+        &[abi_dir.join("Cargo.toml"), abi_dir.join("src")],
+        "librust_abi_plugin.so",
+        out,
+    );
+}
+
+/// Builds the cdylib crate in `crate_dir` (release, offline, its own target
+/// directory) and installs its `lib_file` as `out`, unless `out` is newer than
+/// the crate, `extra_inputs` (files or directories) and this builder.
+fn build_rust_cdylib(
+    name: &str,
+    crate_dir: &Path,
+    extra_inputs: &[PathBuf],
+    lib_file: &str,
+    out: &Path,
+) {
+    let mut inputs = vec![builder_source()];
+    for input in std::iter::once(crate_dir).chain(extra_inputs.iter().map(PathBuf::as_path)) {
+        if input.is_dir() {
+            collect_files(input, &mut inputs)
+                .unwrap_or_else(|e| panic!("listing {}: {e}", input.display()));
+        } else {
+            inputs.push(input.to_path_buf());
+        }
     }
     if is_fresh(out, &inputs) {
         return;
     }
 
-    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixtures-rust-abi-target");
+    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("fixtures-{}-target", name.replace('_', "-")));
     let mut cmd = nested_cargo();
-    cmd.current_dir(&crate_dir)
+    cmd.current_dir(crate_dir)
         .arg("build")
         .arg("--release")
         .arg("--offline")
@@ -338,16 +327,13 @@ fn build_rust_abi(out: &Path) {
     let output = run(&mut cmd);
     if !output.status.success() {
         panic!(
-            "building fixture rust_abi failed ({}):\n{}",
+            "building fixture {name} failed ({}):\n{}",
             output.status,
             String::from_utf8_lossy(&output.stderr)
         );
     }
 
-    let built = target_dir
-        .join(NOSTD_TARGET)
-        .join("release")
-        .join("librust_abi_plugin.so");
+    let built = target_dir.join(NOSTD_TARGET).join("release").join(lib_file);
     let tmp = temp_path(out);
     fs::copy(&built, &tmp)
         .unwrap_or_else(|e| panic!("copying {} to {}: {e}", built.display(), tmp.display()));

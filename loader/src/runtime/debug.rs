@@ -210,6 +210,19 @@ fn set_state(state: i32) {
     staticdl_debug_state();
 }
 
+/// A chain node (links are set by `relink`); the name's heap buffer does not move
+/// when the `CString` does, so `l_name` stays valid.
+fn node(bias: usize, name: CString, ld: usize, key: usize) -> (Box<LinkMap>, CString, usize) {
+    let map = Box::new(LinkMap {
+        l_addr: bias,
+        l_name: name.as_ptr(),
+        l_ld: ld as *const c_void,
+        l_next: std::ptr::null_mut(),
+        l_prev: std::ptr::null_mut(),
+    });
+    (map, name, key)
+}
+
 /// Add objects: `(bias, path, dynamic address, key)`; `key` identifies the group.
 pub(crate) fn add(objects: &[(usize, &str, usize)], key: usize) {
     let mut chain = CHAIN.lock().unwrap_or_else(|e| e.into_inner());
@@ -217,32 +230,11 @@ pub(crate) fn add(objects: &[(usize, &str, usize)], key: usize) {
     if chain.nodes.is_empty() {
         let (bias, ld, relro) = executable();
         publish(ld, relro);
-        let name = CString::default();
-        chain.nodes.push((
-            Box::new(LinkMap {
-                l_addr: bias,
-                l_name: name.as_ptr(),
-                l_ld: ld as *const c_void,
-                l_next: std::ptr::null_mut(),
-                l_prev: std::ptr::null_mut(),
-            }),
-            name,
-            0,
-        ));
+        chain.nodes.push(node(bias, CString::default(), ld, 0));
     }
     for &(bias, path, ld) in objects {
         let name = CString::new(path.replace('\0', "?")).unwrap_or_default();
-        chain.nodes.push((
-            Box::new(LinkMap {
-                l_addr: bias,
-                l_name: name.as_ptr(),
-                l_ld: ld as *const c_void,
-                l_next: std::ptr::null_mut(),
-                l_prev: std::ptr::null_mut(),
-            }),
-            name,
-            key,
-        ));
+        chain.nodes.push(node(bias, name, ld, key));
     }
     relink(&mut chain);
     set_state(RT_CONSISTENT);
