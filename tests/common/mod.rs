@@ -359,32 +359,7 @@ pub fn nested_cargo() -> Command {
 /// `tests/fixtures/static_host` and returns the executable's path.
 pub fn static_host() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let crate_dir = fixtures_source_dir().join("static_host");
-            let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("static-host-target");
-            let mut cmd = nested_cargo();
-            cmd.current_dir(&crate_dir)
-                .args([
-                    "build",
-                    "--target",
-                    "x86_64-unknown-linux-musl",
-                    "--manifest-path",
-                ])
-                .arg(crate_dir.join("Cargo.toml"))
-                .arg("--target-dir")
-                .arg(&target_dir);
-            let output = run(&mut cmd);
-            if !output.status.success() {
-                panic!(
-                    "building the static host failed ({}):\n{}",
-                    output.status,
-                    String::from_utf8_lossy(&output.stderr)
-                );
-            }
-            target_dir.join("x86_64-unknown-linux-musl/debug/static_host")
-        })
-        .clone()
+    BUILT.get_or_init(|| build_musl_host("static_host")).clone()
 }
 
 /// Environment variables set for the outer build that must not leak into
@@ -622,29 +597,36 @@ pub fn rust_std_fixture() -> PathBuf {
 pub fn provider_host() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            let crate_dir = fixtures_source_dir().join("provider_host");
-            let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("provider-host-target");
-            let mut cmd = nested_cargo();
-            cmd.current_dir(&crate_dir)
-                .args([
-                    "build",
-                    "--target",
-                    "x86_64-unknown-linux-musl",
-                    "--manifest-path",
-                ])
-                .arg(crate_dir.join("Cargo.toml"))
-                .arg("--target-dir")
-                .arg(&target_dir);
-            let output = run(&mut cmd);
-            if !output.status.success() {
-                panic!(
-                    "building the provider host failed ({}):\n{}",
-                    output.status,
-                    String::from_utf8_lossy(&output.stderr)
-                );
-            }
-            target_dir.join("x86_64-unknown-linux-musl/debug/provider_host")
-        })
+        .get_or_init(|| build_musl_host("provider_host"))
         .clone()
+}
+
+/// Builds the static musl executable crate `tests/fixtures/<name>` (debug, its
+/// own target directory) and returns the executable's path.
+fn build_musl_host(name: &str) -> PathBuf {
+    let crate_dir = fixtures_source_dir().join(name);
+    let target_dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{}-target", name.replace('_', "-")));
+    let mut cmd = nested_cargo();
+    cmd.current_dir(&crate_dir)
+        .args([
+            "build",
+            "--target",
+            "x86_64-unknown-linux-musl",
+            "--manifest-path",
+        ])
+        .arg(crate_dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir);
+    let output = run(&mut cmd);
+    if !output.status.success() {
+        panic!(
+            "building {name} failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    target_dir
+        .join("x86_64-unknown-linux-musl/debug")
+        .join(name)
 }
