@@ -5,7 +5,6 @@
 //! holds was checked against its own mapping. It does not relocate or run code;
 //! `reloc` and `init` do that.
 
-use std::ffi::c_void;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -272,11 +271,5 @@ impl Module {
             tls_id: self.tls_id,
             dynamic: self.mapping.addr(self.image.dynamic.0),
         }
-    }
-
-    /// The address of this module's dynamic section (for debuggers).
-    #[allow(dead_code)]
-    pub fn dynamic_addr(&self) -> *const c_void {
-        self.mapping.addr(self.image.dynamic.0) as *const c_void
     }
 }

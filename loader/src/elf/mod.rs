@@ -76,12 +76,9 @@ impl LoadSegment {
 /// The object's `PT_TLS` segment, recorded for the TLS set-up.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TlsSegment {
-    #[allow(dead_code)]
     pub vaddr: u64,
-    #[allow(dead_code)]
     pub filesz: u64,
     pub memsz: u64,
-    #[allow(dead_code)]
     pub align: u64,
 }
 
@@ -96,15 +93,11 @@ pub(crate) struct Image {
     pub relro: Option<(u64, u64)>,
     /// `PT_TLS`, if present.
     pub tls: Option<TlsSegment>,
-    /// `PT_GNU_EH_FRAME` address, if present (kept for the unwinders' object list).
-    #[allow(dead_code)]
-    pub eh_frame_hdr: Option<u64>,
     /// Whether the object asks for an executable stack.
     pub exec_stack: bool,
     /// Address of the program headers in memory, if they are loaded (`PT_PHDR`, or
     /// the segment containing `e_phoff`), and their count (kept for the
     /// unwinders' object list and debuggers).
-    #[allow(dead_code)]
     pub phdr: Option<(u64, u16)>,
     /// Page-aligned start of the address span.
     pub span_start: u64,
@@ -203,7 +196,6 @@ impl Image {
         let mut dynamic = None;
         let mut relro = None;
         let mut tls = None;
-        let mut eh_frame_hdr = None;
         let mut exec_stack = true; // glibc's x86-64 default when PT_GNU_STACK is absent
         let mut pt_phdr = None;
         for (i, ph) in phdrs.iter().enumerate() {
@@ -297,7 +289,6 @@ impl Image {
                         align,
                     })
                 }
-                elf::PT_GNU_EH_FRAME => eh_frame_hdr = Some(vaddr),
                 elf::PT_GNU_STACK => exec_stack = ph.p_flags(endian).0 & elf::PF_X.0 != 0,
                 elf::PT_PHDR => pt_phdr = Some(vaddr),
                 elf::PT_INTERP => {
@@ -385,7 +376,6 @@ impl Image {
             dynamic: (dyn_addr, dyn_size),
             relro,
             tls,
-            eh_frame_hdr,
             exec_stack,
             phdr,
             span_start,
