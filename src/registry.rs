@@ -41,7 +41,8 @@ thread_local! {
     static CLOSING: RefCell<Vec<PathBuf>> = const { RefCell::new(Vec::new()) };
 }
 
-/// FNV-1a: short keys, no need for DoS resistance (the host chooses the paths).
+/// FNV-1a over 8-byte words: short keys, no need for DoS resistance (the host
+/// chooses the paths).
 #[derive(Default)]
 struct Fnv(u64);
 
@@ -56,11 +57,44 @@ impl Hasher for Fnv {
         } else {
             self.0
         };
-        for &b in bytes {
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            h = (h ^ u64::from_le_bytes(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        for &b in words.remainder() {
             h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
         self.0 = h;
     }
+}
+
+type Hits = HashMap<Box<[u8]>, Weak<Inner>, BuildHasherDefault<Fnv>>;
+
+thread_local! {
+    /// The hottest path of all, a repeated open by the very same absolute path
+    /// string in the same thread: its bytes straight to the live plugin. A dead
+    /// entry (the plugin was unloaded) never upgrades and is replaced; a live one
+    /// is exactly what the registry would return, since a loaded plugin's slot
+    /// cannot change while it lives.
+    static HITS: RefCell<Hits> = RefCell::new(Hits::default());
+}
+
+/// Remembers, for this thread, that the absolute path string `requested` names
+/// live plugin `p`.
+fn remember_hit(requested: &Path, p: &Plugin) {
+    if !requested.is_absolute() {
+        return;
+    }
+    let bytes = requested.as_os_str().as_encoded_bytes();
+    let _ = HITS.try_with(|h| {
+        let mut h = h.borrow_mut();
+        if !h.contains_key(bytes) {
+            h.retain(|_, w| w.strong_count() > 0);
+        }
+        h.insert(bytes.into(), Arc::downgrade(&p.inner));
+    });
 }
 
 #[derive(Default)]
@@ -74,10 +108,6 @@ struct Registry {
     by_request: HashMap<PathBuf, PathBuf>,
     /// File identity to the canonical key loaded from it (hard links).
     by_file: HashMap<FileId, PathBuf>,
-    /// The hottest path of all, a repeated open by the very same absolute path
-    /// string: its bytes straight to the live plugin (a dead entry is ignored and
-    /// replaced), hashed with FNV-1a rather than component by component.
-    hits: HashMap<Box<[u8]>, Weak<Inner>, BuildHasherDefault<Fnv>>,
     /// Distinguishes successive loads of the same key.
     next_ticket: u64,
 }
@@ -182,18 +212,6 @@ impl Registry {
         by_request.insert(requested.to_path_buf(), key.to_path_buf());
     }
 
-    /// Remembers that the absolute path string `requested` names live plugin `p`.
-    fn remember_hit(&mut self, requested: &Path, p: &Plugin) {
-        if !requested.is_absolute() {
-            return;
-        }
-        let bytes = requested.as_os_str().as_encoded_bytes();
-        if !self.hits.contains_key(bytes) {
-            self.hits.retain(|_, w| w.strong_count() > 0);
-        }
-        self.hits.insert(bytes.into(), Arc::downgrade(&p.inner));
-    }
-
     fn ticket(&mut self) -> u64 {
         self.next_ticket += 1;
         self.next_ticket
@@ -203,13 +221,17 @@ impl Registry {
 /// Opens `requested`: the registry side of [`Plugin::open`].
 pub(crate) fn open(requested: &Path, options: &OpenOptions) -> Result<Plugin, Error> {
     let keep = options.keep_loaded;
-    // Fastest path: these exact bytes name a live plugin (no allocation, no file).
+    // Fastest path: these exact bytes name a live plugin this thread opened
+    // before (no lock, no allocation, no file).
     if !options.keep_loaded {
-        let reg = lock();
-        if let Some(inner) = reg
-            .hits
-            .get(requested.as_os_str().as_encoded_bytes())
-            .and_then(Weak::upgrade)
+        if let Some(inner) = HITS
+            .try_with(|h| {
+                h.borrow()
+                    .get(requested.as_os_str().as_encoded_bytes())
+                    .and_then(Weak::upgrade)
+            })
+            .ok()
+            .flatten()
         {
             return Ok(Plugin { inner });
         }
@@ -220,7 +242,7 @@ pub(crate) fn open(requested: &Path, options: &OpenOptions) -> Result<Plugin, Er
         if let Some(key) = reg.by_request.get(requested).cloned() {
             match reg.find(&key, keep) {
                 Found::Plugin(p) => {
-                    reg.remember_hit(requested, &p);
+                    remember_hit(requested, &p);
                     return Ok(p);
                 }
                 Found::Failed { cause, .. } => return Err(Error::open(requested, cause, true)),
@@ -239,7 +261,7 @@ pub(crate) fn open(requested: &Path, options: &OpenOptions) -> Result<Plugin, Er
         match reg.find(&key, keep) {
             Found::Plugin(p) => {
                 reg.remember(requested, &key);
-                reg.remember_hit(requested, &p);
+                remember_hit(requested, &p);
                 return Ok(p);
             }
             Found::Failed { ticket, cause } => {
