@@ -318,22 +318,26 @@ impl<'s, 'a> Relocator<'s, 'a> {
         match kind {
             RelocKind::Absolute => unsafe { write64(target, s.wrapping_add(addend as u64)) },
             RelocKind::GlobDat | RelocKind::JumpSlot => unsafe { write64(target, s) },
+            // SAFETY: as for the arms above.
             RelocKind::Pc64 => unsafe {
                 write64(target, s.wrapping_add(addend as u64).wrapping_sub(p))
             },
             RelocKind::Pc32 => {
                 let v = (s as i128) + i128::from(addend) - (p as i128);
                 let v = i32::try_from(v).map_err(|_| overflow())?;
+                // SAFETY: `target` checked writable for 4 bytes above.
                 unsafe { write32(target, v as u32) }
             }
             RelocKind::Abs32 => {
                 let v = (s as i128) + i128::from(addend);
                 let v = u32::try_from(v).map_err(|_| overflow())?;
+                // SAFETY: `target` checked writable for 4 bytes above.
                 unsafe { write32(target, v) }
             }
             RelocKind::Abs32Signed => {
                 let v = (s as i128) + i128::from(addend);
                 let v = i32::try_from(v).map_err(|_| overflow())?;
+                // SAFETY: `target` checked writable for 4 bytes above.
                 unsafe { write32(target, v as u32) }
             }
             _ => return Err(unsupported(self.sym_name(m, e.sym))),
@@ -438,6 +442,7 @@ impl<'s, 'a> Relocator<'s, 'a> {
                 });
                 let arg_addr = &*arg as *const TlsIndex as u64;
                 self.tlsdesc_args.push(arg);
+                // SAFETY: `target` was checked writable for 16 bytes (the kind's size).
                 unsafe {
                     write64(
                         target,
