@@ -480,9 +480,6 @@ fn builder_source() -> PathBuf {
 // musl host `tests/fixtures/provider_host`, where `staticdl::provider` answers
 // their `libc.so.6` imports.
 
-/// The Rust target the `rust_std` cdylib is built for, whatever the host.
-const RUST_STD_TARGET: &str = "x86_64-unknown-linux-gnu";
-
 /// Builds (once per process) `tests/fixtures/c/<name>.c` as an ordinary shared
 /// object linked against glibc and returns its path (`.../lib<name>.so`).
 ///
@@ -548,44 +545,7 @@ pub fn rust_std_fixture() -> PathBuf {
         .get_or_init(|| {
             let crate_dir = fixtures_source_dir().join("rust_std");
             let out = fixture_dir().join("librust_std.so");
-            let mut inputs = vec![builder_source()];
-            collect_files(&crate_dir, &mut inputs)
-                .unwrap_or_else(|e| panic!("listing {}: {e}", crate_dir.display()));
-            if is_fresh(&out, &inputs) {
-                return out;
-            }
-            let target_dir =
-                Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixtures-rust-std-target");
-            let mut cmd = nested_cargo();
-            cmd.current_dir(&crate_dir)
-                .args([
-                    "build",
-                    "--release",
-                    "--offline",
-                    "--target",
-                    RUST_STD_TARGET,
-                ])
-                .arg("--manifest-path")
-                .arg(crate_dir.join("Cargo.toml"))
-                .arg("--target-dir")
-                .arg(&target_dir);
-            let output = run(&mut cmd);
-            if !output.status.success() {
-                panic!(
-                    "building fixture rust_std failed ({}):\n{}",
-                    output.status,
-                    String::from_utf8_lossy(&output.stderr)
-                );
-            }
-            let built = target_dir
-                .join(RUST_STD_TARGET)
-                .join("release")
-                .join("librust_std_plugin.so");
-            let tmp = temp_path(&out);
-            fs::copy(&built, &tmp).unwrap_or_else(|e| {
-                panic!("copying {} to {}: {e}", built.display(), tmp.display())
-            });
-            install(&tmp, &out);
+            build_rust_cdylib("rust_std", &crate_dir, &[], "librust_std_plugin.so", &out);
             out
         })
         .clone()
