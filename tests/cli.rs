@@ -70,25 +70,15 @@ fn call_ok(args: &[&str]) -> String {
     stdout(&o).trim_end_matches('\n').to_owned()
 }
 
-fn readelf(flag: &str, path: &Path) -> String {
-    let out = Command::new("readelf")
-        .args([flag, "-W"])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn the_command_is_a_static_executable() {
     let exe = cli();
-    let headers = readelf("-l", exe);
+    let headers = common::readelf("-l", exe);
     assert!(
         !headers.contains("INTERP"),
         "staticdl has PT_INTERP:\n{headers}"
     );
-    let dynamic = readelf("-d", exe);
+    let dynamic = common::readelf("-d", exe);
     assert!(
         !dynamic.contains("(NEEDED)"),
         "staticdl has DT_NEEDED:\n{dynamic}"

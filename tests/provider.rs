@@ -10,32 +10,20 @@
 mod common;
 
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
 use std::process::{Command, Output};
 
 use staticdl::provider;
-
-fn readelf(flag: &str, path: &Path) -> String {
-    let out = Command::new("readelf")
-        .arg(flag)
-        .arg("-W")
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// Runs the host in `mode` and returns its output, after checking that the host
 /// really is a static executable with no loader of its own.
 fn run_host(mode: &str) -> Output {
     let host = common::provider_host();
     assert!(
-        !readelf("-l", &host).contains("INTERP"),
+        !common::readelf("-l", &host).contains("INTERP"),
         "provider host has PT_INTERP"
     );
     assert!(
-        !readelf("-d", &host).contains("(NEEDED)"),
+        !common::readelf("-d", &host).contains("(NEEDED)"),
         "provider host has DT_NEEDED"
     );
     Command::new(&host)
@@ -117,10 +105,10 @@ fn c_tls_plugin_from_several_threads() {
 fn cpp_plugin_throws_and_catches() {
     let lib = common::cpp_fixture("throw");
     // What the object needs from the provider: no libstdc++, no libgcc_s.
-    let dynamic = readelf("-d", &lib);
+    let dynamic = common::readelf("-d", &lib);
     assert!(!dynamic.contains("libstdc++"), "{dynamic}");
     assert!(!dynamic.contains("libgcc_s"), "{dynamic}");
-    let imports = readelf("--dyn-syms", &lib);
+    let imports = common::readelf("--dyn-syms", &lib);
     for needed in [
         "_dl_find_object",
         "__cxa_thread_atexit_impl",

@@ -484,16 +484,6 @@ fn check_routes(server: &Server) {
     assert_eq!((ping.status, ping.text().as_str()), (200, "pong\n"));
 }
 
-fn readelf(flag: &str, path: &Path) -> String {
-    let out = Command::new("readelf")
-        .args([flag, "-W"])
-        .arg(path)
-        .output()
-        .expect("running readelf");
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap()
-}
-
 // ---- The tests ------------------------------------------------------------
 
 #[test]
@@ -656,9 +646,9 @@ fn server_serves_plugins_reloads_them_and_stops_on_sigterm() {
 fn static_server_serves_from_an_empty_root() {
     let built = built();
     // A static executable: no interpreter, no libraries.
-    let headers = readelf("-l", &built.server);
+    let headers = common::readelf("-l", &built.server);
     assert!(!headers.contains("INTERP"), "PT_INTERP:\n{headers}");
-    let dynamic = readelf("-d", &built.server);
+    let dynamic = common::readelf("-d", &built.server);
     assert!(!dynamic.contains("(NEEDED)"), "DT_NEEDED:\n{dynamic}");
 
     // Only the executable and the plugins, as in a `FROM scratch` image.

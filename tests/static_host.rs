@@ -7,17 +7,6 @@ mod common;
 
 use std::process::Command;
 
-fn readelf(flag: &str, path: &std::path::Path) -> String {
-    let out = Command::new("readelf")
-        .arg(flag)
-        .arg("-W")
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap()
-}
-
 #[test]
 fn static_musl_host_runs_the_whole_life_cycle() {
     // Build every fixture the host uses first.
@@ -25,12 +14,12 @@ fn static_musl_host_runs_the_whole_life_cycle() {
         common::fixture(f);
     }
     let host = common::static_host();
-    let headers = readelf("-l", &host);
+    let headers = common::readelf("-l", &host);
     assert!(
         !headers.contains("INTERP"),
         "static host has PT_INTERP:\n{headers}"
     );
-    let dynamic = readelf("-d", &host);
+    let dynamic = common::readelf("-d", &host);
     assert!(
         !dynamic.contains("(NEEDED)"),
         "static host has DT_NEEDED:\n{dynamic}"

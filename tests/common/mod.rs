@@ -590,3 +590,18 @@ fn build_musl_host(name: &str) -> PathBuf {
         .join("x86_64-unknown-linux-musl/debug")
         .join(name)
 }
+
+/// `readelf FLAG -W PATH`, which must succeed; its output.
+pub fn readelf(flag: &str, path: &Path) -> String {
+    let out = Command::new("readelf")
+        .args([flag, "-W"])
+        .arg(path)
+        .output()
+        .expect("running readelf");
+    assert!(
+        out.status.success(),
+        "readelf {flag} {} failed",
+        path.display()
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
