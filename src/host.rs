@@ -1,23 +1,31 @@
-//! What the host offers plugins: the one loader namespace, the host API table
-//! (logging, the allocator bridge) and the process arguments passed to
-//! initialisers.
+//! What the host offers plugins: the loader namespace they live in and the host
+//! API table (logging, the allocator bridge).
 //!
-//! Owns the process-wide [`NS`] (every plugin and dependency the facade loads lives
-//! in it), the `static` [`HostApi`] table handed to every plugin's `init`, the log
-//! sink behind it ([`set_log_handler`]), and the leaked `argc`/`argv`/`envp`
-//! arrays ([`process_args`]). It does not decide what to load or when (the
-//! registry does) or read descriptors (`descriptor.rs`).
+//! Owns [`namespace`] (the process namespace of the libc provider when that
+//! feature is on, so plugins' own `dlopen` shares it; a namespace of the facade's
+//! own otherwise), the `static` [`HostApi`] table handed to every plugin's `init`
+//! and the log sink behind it ([`set_log_handler`]). It does not decide what to
+//! load or when (the registry does) or read descriptors (`descriptor.rs`).
 
 use std::alloc::Layout;
-use std::ffi::{c_char, CString, OsString};
-use std::os::unix::ffi::OsStringExt;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 
 use staticdl_abi::{HostApi, LogLevel};
-use staticdl_loader::{Namespace, ProcessArgs};
+use staticdl_loader::Namespace;
+
+/// The namespace every plugin opened through the facade is loaded into: the libc
+/// provider's process namespace, which plugins' `dlopen` calls share.
+#[cfg(feature = "libc")]
+pub(crate) fn namespace() -> &'static Namespace {
+    staticdl_libc::namespace()
+}
 
 /// The namespace every plugin opened through the facade is loaded into.
-pub(crate) static NS: Namespace = Namespace::new();
+#[cfg(not(feature = "libc"))]
+pub(crate) fn namespace() -> &'static Namespace {
+    static NS: Namespace = Namespace::new();
+    &NS
+}
 
 /// The table every plugin's `init` receives. A `static`, so it outlives every
 /// plugin, as the contract requires.
@@ -158,91 +166,9 @@ unsafe extern "C" fn host_realloc(
     unsafe { std::alloc::realloc(ptr, layout, new_size) }
 }
 
-/// The process's `argc`, `argv` and `envp`, as glibc passes them to initialisers:
-/// built once from [`std::env::args_os`] and [`std::env::vars_os`] into
-/// NUL-terminated C arrays that are never freed.
-///
-/// ```
-/// let args = staticdl::process_args();
-/// assert_eq!(args.argc as usize, std::env::args_os().count());
-/// assert_ne!(args.argv, 0);
-/// ```
-pub fn process_args() -> ProcessArgs {
-    static ARGS: OnceLock<ProcessArgs> = OnceLock::new();
-    *ARGS.get_or_init(|| {
-        let argv: Vec<OsString> = std::env::args_os().collect();
-        let envp: Vec<OsString> = std::env::vars_os()
-            .map(|(k, v)| {
-                let mut kv = k;
-                kv.push("=");
-                kv.push(v);
-                kv
-            })
-            .collect();
-        ProcessArgs {
-            argc: i32::try_from(argv.len()).unwrap_or(i32::MAX),
-            argv: leak_c_array(argv),
-            envp: leak_c_array(envp),
-        }
-    })
-}
-
-/// A null-terminated array of C strings, leaked: initialisers may keep the
-/// pointers for as long as the process runs.
-fn leak_c_array(items: Vec<OsString>) -> usize {
-    let mut ptrs: Vec<*const c_char> = items
-        .into_iter()
-        .map(|s| {
-            let mut bytes = s.into_vec();
-            // An interior NUL cannot be passed through C; cut the string there.
-            if let Some(nul) = bytes.iter().position(|&b| b == 0) {
-                bytes.truncate(nul);
-            }
-            CString::new(bytes)
-                .map(|c| c.into_raw() as *const c_char)
-                .unwrap_or(std::ptr::null())
-        })
-        .filter(|p| !p.is_null())
-        .collect();
-    ptrs.push(std::ptr::null());
-    Box::leak(ptrs.into_boxed_slice()).as_ptr() as usize
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::ffi::CStr;
-
-    #[test]
-    fn argv_and_envp_are_null_terminated_c_arrays() {
-        let args = process_args();
-        let argv = args.argv as *const *const c_char;
-        let mut n = 0;
-        // SAFETY: `process_args` built a null-terminated array of C strings.
-        unsafe {
-            while !(*argv.add(n)).is_null() {
-                n += 1;
-            }
-            let first = CStr::from_ptr(*argv).to_string_lossy().into_owned();
-            assert_eq!(first, std::env::args_os().next().unwrap().to_string_lossy());
-        }
-        assert_eq!(n, args.argc as usize);
-        let envp = args.envp as *const *const c_char;
-        let mut saw_path = false;
-        let mut i = 0;
-        // SAFETY: as above.
-        unsafe {
-            while !(*envp.add(i)).is_null() {
-                saw_path |= CStr::from_ptr(*envp.add(i))
-                    .to_bytes()
-                    .starts_with(b"PATH=");
-                i += 1;
-            }
-        }
-        assert_eq!(saw_path, std::env::var_os("PATH").is_some());
-        // Built once.
-        assert_eq!(process_args().argv, args.argv);
-    }
 
     #[test]
     fn allocator_bridge_round_trips() {

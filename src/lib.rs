@@ -43,16 +43,16 @@ mod host;
 mod options;
 mod path;
 mod plugin;
-pub mod provider;
 mod registry;
 mod symbol;
 
 pub use descriptor::{Descriptor, ExportDecl, RouteDecl};
 pub use error::{Error, OpenError};
-pub use host::{process_args, reset_log_handler, set_log_handler};
+pub use host::{reset_log_handler, set_log_handler};
 pub use options::OpenOptions;
 pub use plugin::Plugin;
 pub use registry::forget_failure;
+pub use staticdl_loader::runtime::process_args;
 pub use symbol::{Reply, Symbol};
 
 /// The plugin side of the contract (descriptor, signatures, host table, handler
@@ -62,6 +62,16 @@ pub use symbol::{Reply, Symbol};
 /// assert_eq!(staticdl::abi::DESCRIPTOR_SYMBOL, "STATICDL_PLUGIN");
 /// ```
 pub use staticdl_abi as abi;
+/// The libc provider (feature `libc`, on by default): glibc's library names
+/// answered by the host's own C library, `dlopen` for plugins, and the process
+/// namespace the facade loads into.
+///
+/// ```
+/// use staticdl::loader::LibraryProvider;
+/// assert!(staticdl::provider::LibcProvider.provide("libc.so.6").is_some());
+/// ```
+#[cfg(feature = "libc")]
+pub use staticdl_libc as provider;
 /// The loader underneath, for what the facade does not wrap.
 ///
 /// ```

@@ -34,6 +34,7 @@ use crate::plugin::Plugin;
 pub struct OpenOptions {
     pub(crate) load: LoadOptions,
     pub(crate) keep_loaded: bool,
+    #[cfg_attr(not(feature = "libc"), allow(dead_code))]
     pub(crate) libc_provider: bool,
 }
 
@@ -221,19 +222,16 @@ impl OpenOptions {
     }
 
     /// The loader options for this open: these options plus the process
-    /// arguments, with code allowed to run.
+    /// arguments, with code allowed to run, and the libc provider's additions
+    /// when it is on.
     pub(crate) fn load_options(&self) -> LoadOptions {
         let mut load = self.load.clone();
         load.run_code = true;
-        load.process_args = crate::host::process_args();
+        load.process_args = staticdl_loader::runtime::process_args();
+        #[cfg(feature = "libc")]
         if self.libc_provider {
-            // After the caller's own providers, so a host can still override a
-            // library name.
-            load.providers.push(Arc::new(crate::provider::LibcProvider));
+            load = staticdl_libc::with_provider(load);
         }
-        // Safety net for `__cxa_atexit` handlers a plugin leaves registered.
-        load.on_unload
-            .push(Arc::new(crate::provider::unload_hook) as Arc<staticdl_loader::UnloadHook>);
         load
     }
 
@@ -248,6 +246,7 @@ impl OpenOptions {
     /// let opts = staticdl::OpenOptions::new().libc_provider(false);
     /// # let _ = opts;
     /// ```
+    #[cfg(feature = "libc")]
     pub fn libc_provider(mut self, yes: bool) -> Self {
         self.libc_provider = yes;
         self

@@ -17,7 +17,7 @@ use staticdl_loader::Library;
 
 use crate::descriptor::{self, Descriptor};
 use crate::error::{Error, OpenError};
-use crate::host::{HOST_API, NS};
+use crate::host::{namespace, HOST_API};
 use crate::options::OpenOptions;
 use crate::registry::SlotRelease;
 use crate::symbol::{Reply, Symbol};
@@ -88,7 +88,7 @@ pub(crate) fn load(
     options: &OpenOptions,
     release: SlotRelease,
 ) -> Result<Arc<Inner>, OpenError> {
-    let lib = NS
+    let lib = namespace()
         .load(canonical, &options.load_options())
         .map_err(|error| OpenError::Load {
             error,

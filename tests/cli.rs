@@ -19,7 +19,14 @@ fn cli() -> &'static Path {
         let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-target");
         let mut cmd = common::nested_cargo();
         cmd.current_dir(root)
-            .args(["build", "--offline", "--bin", "staticdl"])
+            .args([
+                "build",
+                "--offline",
+                "-p",
+                "staticdl-cli",
+                "--bin",
+                "staticdl",
+            ])
             .args(["--target", "x86_64-unknown-linux-musl", "--manifest-path"])
             .arg(root.join("Cargo.toml"))
             .arg("--target-dir")

@@ -8,11 +8,13 @@
 //! hands out (a libc provider); nothing is exported under a libc name, so a host
 //! that merely links the loader is unchanged.
 
+mod args;
 mod debug;
 mod objects;
 mod thread_exit;
 pub(crate) mod tls;
 
+pub use args::process_args;
 pub use debug::{staticdl_debug_state, LinkMap, RDebug};
 pub use objects::{
     iterate_loaded_phdrs, library_containing, phdr_counts, DlIterateCallback, DlPhdrInfo,

@@ -1,4 +1,4 @@
-//! Builds the C half of `staticdl::provider`: `src/provider/shims.c`, the
+//! Builds the C half of `staticdl::provider`: `src/shims.c`, the
 //! glibc-only entry points that need C (variadic forwarding for the fortified
 //! `__*_chk` family, `__longjmp_chk`, ...).
 //!
@@ -11,7 +11,7 @@ use std::env;
 use std::path::Path;
 
 fn main() {
-    let shims = "src/provider/shims.c";
+    let shims = "src/shims.c";
     println!("cargo:rerun-if-changed={shims}");
     println!("cargo:rerun-if-changed=build.rs");
 

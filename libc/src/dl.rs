@@ -10,7 +10,7 @@
 //! finds plugin code; that is the only C library name staticdl defines, and
 //! until a plugin is loaded it reports exactly what musl's would.
 //!
-//! Objects are opened into the facade's namespace (`crate::host::NS`), the one
+//! Objects are opened into the facade's namespace (`crate::namespace()`), the one
 //! `Plugin::open` uses, so a plugin's `dlopen` of an open plugin gets the same
 //! object. Searches for symbols go through the loader's process-wide object list,
 //! not the namespace lock, so an initialiser may call `dlsym`; `dlopen` from an
@@ -111,7 +111,7 @@ fn open(name: &str, global: bool) -> Result<Library, String> {
         format!("{name}: cannot open shared object file: No such file or directory")
     })?;
     let options = super::load_options().global(global);
-    crate::host::NS
+    super::namespace()
         .load(&path, &options)
         .map_err(|e| e.to_string())
 }

@@ -1,4 +1,4 @@
-//! Host-provided C libraries: ordinary plugins in a static musl host.
+//! `staticdl-libc`: glibc's libraries answered by the host's own C library, so ordinary plugins load in a static musl host.
 //!
 //! A shared object built by gcc or rustc on a glibc system needs `libc.so.6`
 //! (and often `libm.so.6`, `libgcc_s.so.1`, `ld-linux-x86-64.so.2`). A static
@@ -24,7 +24,7 @@
 //! what musl's own does (see `dl.rs`).
 //!
 //! ```no_run
-//! use staticdl::provider;
+//! use staticdl_libc as provider;
 //!
 //! // Debian's zlib, in a static musl executable: libc.so.6 comes from the host.
 //! let z = provider::namespace().load("/lib/x86_64-linux-gnu/libz.so.1", &provider::load_options())?;
@@ -32,10 +32,12 @@
 //! // SAFETY: `const char *zlibVersion(void)`.
 //! let version: extern "C" fn() -> *const std::ffi::c_char = unsafe { std::mem::transmute(version.as_ptr()) };
 //! println!("{:?}", unsafe { std::ffi::CStr::from_ptr(version()) });
-//! # Ok::<(), staticdl::loader::Error>(())
+//! # Ok::<(), staticdl_loader::Error>(())
 //! ```
 //!
-#![doc = include_str!("README.md")]
+#![doc = include_str!("../README.md")]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
 
 mod cxa;
 mod dl;
@@ -45,6 +47,11 @@ mod table;
 use std::sync::{Arc, OnceLock};
 
 use staticdl_loader::{LibraryProvider, LoadOptions, Namespace, SymbolSource};
+
+/// The process namespace: every object loaded through this crate (and through
+/// the `staticdl` facade, which shares it) lives here, so a plugin's `dlopen` of a
+/// file the host opened gets that very object.
+static NS: Namespace = Namespace::new();
 
 pub use glibc::CLAIMED_GLIBC_VERSION;
 
@@ -68,8 +75,8 @@ pub const PROVIDED_LIBRARIES: &[&str] = &[
 /// dynamic-loader interface (see the module documentation).
 ///
 /// ```
-/// use staticdl::loader::LibraryProvider;
-/// use staticdl::provider::LibcProvider;
+/// use staticdl_loader::LibraryProvider;
+/// use staticdl_libc::LibcProvider;
 ///
 /// let libc = LibcProvider.provide("libc.so.6").expect("provided");
 /// assert!(libc.lookup(b"malloc", Some(b"GLIBC_2.2.5")).is_some());
@@ -112,7 +119,7 @@ impl SymbolSource for LibcSymbols {
 /// there is.
 ///
 /// ```
-/// use staticdl::provider::symbol;
+/// use staticdl_libc::symbol;
 ///
 /// assert!(symbol(b"memcpy", Some(b"GLIBC_2.14")).is_some());
 /// // The old memcpy tolerated overlapping buffers: it is answered by memmove.
@@ -158,46 +165,53 @@ fn host_fallback(_name: &[u8], _version: Option<&[u8]>) -> Option<usize> {
 /// process's glibc may answer more).
 ///
 /// ```
-/// assert!(staticdl::provider::provided_names().any(|n| n == "__snprintf_chk"));
+/// assert!(staticdl_libc::provided_names().any(|n| n == "__snprintf_chk"));
 /// ```
 pub fn provided_names() -> impl Iterator<Item = &'static str> {
     table::names()
 }
 
-/// Load options for a plugin that needs the C library: [`LibcProvider`], the
-/// process's `argc`/`argv`/`envp` for its initialisers
-/// ([`crate::process_args`]), and the unload hook that runs `__cxa_atexit`
-/// handlers and drops fork handlers still registered in an object being
-/// unmapped. The options `dlopen` calls from plugins use, with `global` set from
-/// `RTLD_GLOBAL`.
+/// Load options for a plugin that needs the C library: [`with_provider`] applied
+/// to the defaults. The options `dlopen` calls from plugins use, with `global` set
+/// from `RTLD_GLOBAL`.
 ///
 /// ```
-/// let opts = staticdl::provider::load_options();
+/// let opts = staticdl_libc::load_options();
 /// assert_eq!(opts.providers.len(), 1);
 /// assert_eq!(opts.on_unload.len(), 1);
 /// ```
 pub fn load_options() -> LoadOptions {
-    LoadOptions::new()
-        .provider(LibcProvider)
-        .process_args(crate::process_args())
-        .on_unload(cxa::on_unload)
+    with_provider(LoadOptions::new())
 }
 
-/// The unload hook the facade installs for every plugin: runs the `__cxa_atexit`
-/// handlers still registered inside an object that is being unmapped.
-pub(crate) fn unload_hook(start: usize, len: usize) {
-    cxa::on_unload(start, len);
+/// `options` with what a plugin that needs the C library gets: [`LibcProvider`]
+/// (after the caller's own providers, so a host can still answer a library name
+/// itself), the process's `argc`/`argv`/`envp` for its initialisers
+/// ([`staticdl_loader::runtime::process_args`]), and the unload hook that runs
+/// `__cxa_atexit` handlers and drops fork handlers still registered in an object
+/// being unmapped. The one place these options are made: the facade calls it too.
+///
+/// ```
+/// let opts = staticdl_libc::with_provider(staticdl_loader::LoadOptions::new().global(true));
+/// assert!(opts.global);
+/// assert_eq!(opts.providers.len(), 1);
+/// ```
+pub fn with_provider(options: LoadOptions) -> LoadOptions {
+    options
+        .provider(LibcProvider)
+        .process_args(staticdl_loader::runtime::process_args())
+        .on_unload(cxa::on_unload)
 }
 
 /// The namespace plugins' `dlopen` calls load into: the facade's own, so a
 /// plugin that opens a file `Plugin::open` already opened gets that object.
 ///
 /// ```
-/// let loaded = staticdl::provider::namespace().loaded();
+/// let loaded = staticdl_libc::namespace().loaded();
 /// assert!(loaded.is_empty());
 /// ```
 pub fn namespace() -> &'static Namespace {
-    &crate::host::NS
+    &NS
 }
 
 #[cfg(test)]
