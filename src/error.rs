@@ -212,8 +212,8 @@ fn previous_suffix(previous: bool) -> &'static str {
     }
 }
 
-/// The loader's message, without its `path: ` prefix when the path is the object
-/// being opened (the facade's message already names it).
+/// The loader's message, without its path when the path is the object being
+/// opened (the facade's message already names it).
 struct LoadDisplay<'a> {
     error: &'a staticdl_loader::Error,
     object: &'a Path,
@@ -227,14 +227,11 @@ impl<'a> LoadDisplay<'a> {
 
 impl fmt::Display for LoadDisplay<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = self.error.to_string();
         if self.error.path() == self.object {
-            let prefix = format!("{}: ", self.object.display());
-            if let Some(rest) = text.strip_prefix(&prefix) {
-                return f.write_str(rest);
-            }
+            self.error.kind().fmt(f)
+        } else {
+            self.error.fmt(f)
         }
-        f.write_str(&text)
     }
 }
 
@@ -245,13 +242,15 @@ mod tests {
     #[test]
     fn open_failure_reads_like_the_design() {
         let cause = Arc::new(OpenError::Load {
-            error: staticdl_loader::Error::UnresolvedSymbols {
-                path: "/p/x.so".into(),
-                symbols: vec![staticdl_loader::MissingSymbol {
-                    name: "foo".into(),
-                    version: None,
-                }],
-            },
+            error: staticdl_loader::Error::new(
+                "/p/x.so",
+                staticdl_loader::ErrorKind::UnresolvedSymbols {
+                    symbols: vec![staticdl_loader::MissingSymbol {
+                        name: "foo".into(),
+                        version: None,
+                    }],
+                },
+            ),
             object: "/p/x.so".into(),
         });
         let e = Error::open(Path::new("x.so"), cause.clone(), true);
@@ -267,9 +266,7 @@ mod tests {
     #[test]
     fn errors_about_a_dependency_keep_its_path() {
         let cause = Arc::new(OpenError::Load {
-            error: staticdl_loader::Error::NotElf {
-                path: "/p/libdep.so".into(),
-            },
+            error: staticdl_loader::Error::new("/p/libdep.so", staticdl_loader::ErrorKind::NotElf),
             object: "/p/x.so".into(),
         });
         let e = Error::open(Path::new("/p/x.so"), cause, false);

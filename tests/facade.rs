@@ -229,8 +229,8 @@ fn a_failure_is_remembered_until_forgotten() {
     assert_eq!(first.to_string(), expected);
     assert!(!first.is_previous_failure());
     assert!(matches!(
-        first.loader_error(),
-        Some(staticdl::loader::Error::UnresolvedSymbols { .. })
+        first.loader_error().map(|e| e.kind()),
+        Some(staticdl::loader::ErrorKind::UnresolvedSymbols { .. })
     ));
     let second = Plugin::open(&path).unwrap_err();
     assert_eq!(second.to_string(), format!("{expected} (previous failure)"));

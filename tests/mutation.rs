@@ -31,7 +31,7 @@ use std::ffi::{c_int, c_void};
 
 use staticdl_loader::runtime::{iterate_loaded_phdrs, phdr_counts, DlPhdrInfo};
 use staticdl_loader::{
-    Error, Library, LibraryProvider, Limits, LoadOptions, Namespace, SymbolSource,
+    Error, ErrorKind, Library, LibraryProvider, Limits, LoadOptions, Namespace, SymbolSource,
 };
 
 /// Set in a child: the batch directory it loads.
@@ -413,21 +413,22 @@ fn child_opts() -> LoadOptions {
 }
 
 fn variant(e: &Error) -> &'static str {
-    match e {
-        Error::Io { .. } => "Io",
-        Error::NotElf { .. } => "NotElf",
-        Error::WrongArch { .. } => "WrongArch",
-        Error::NotSharedObject { .. } => "NotSharedObject",
-        Error::Malformed { .. } => "Malformed",
-        Error::LimitExceeded { .. } => "LimitExceeded",
-        Error::ExecutableStack { .. } => "ExecutableStack",
-        Error::TlsUnsupported { .. } => "TlsUnsupported",
-        Error::WritableCode { .. } => "WritableCode",
-        Error::UnsupportedRelocation { .. } => "UnsupportedRelocation",
-        Error::RelocationOverflow { .. } => "RelocationOverflow",
-        Error::UnresolvedSymbols { .. } => "UnresolvedSymbols",
-        Error::LibraryNotFound { .. } => "LibraryNotFound",
-        Error::Map { .. } => "Map",
+    match e.kind() {
+        ErrorKind::Io(_) => "Io",
+        ErrorKind::NotRegularFile { .. } => "NotRegularFile",
+        ErrorKind::NotElf => "NotElf",
+        ErrorKind::WrongArch { .. } => "WrongArch",
+        ErrorKind::NotSharedObject { .. } => "NotSharedObject",
+        ErrorKind::Malformed { .. } => "Malformed",
+        ErrorKind::LimitExceeded { .. } => "LimitExceeded",
+        ErrorKind::ExecutableStack => "ExecutableStack",
+        ErrorKind::TlsUnsupported { .. } => "TlsUnsupported",
+        ErrorKind::WritableCode { .. } => "WritableCode",
+        ErrorKind::UnsupportedRelocation { .. } => "UnsupportedRelocation",
+        ErrorKind::RelocationOverflow { .. } => "RelocationOverflow",
+        ErrorKind::UnresolvedSymbols { .. } => "UnresolvedSymbols",
+        ErrorKind::LibraryNotFound { .. } => "LibraryNotFound",
+        ErrorKind::Map { .. } => "Map",
         _ => "other",
     }
 }
@@ -520,10 +521,9 @@ fn load_one(path: &Path) -> (String, String) {
                 ("ok".to_string(), wx)
             }
             Err(e) => {
-                let named = match &e {
-                    Error::LibraryNotFound { needed_by, .. } => needed_by == path,
-                    _ => e.path() == path && e.to_string().contains(&*path.to_string_lossy()),
-                };
+                // For a missing dependency, the path is the object that needs it:
+                // the input too.
+                let named = e.path() == path && e.to_string().contains(&*path.to_string_lossy());
                 let bad = if named {
                     String::new()
                 } else {

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use staticdl_loader::{Error, Library, LoadOptions, Namespace};
+use staticdl_loader::{ErrorKind, Library, LoadOptions, Namespace};
 
 static NS: Namespace = Namespace::new();
 
@@ -197,7 +197,10 @@ fn threads_share_one_namespace() {
                                 }
                                 Err(e) => {
                                     assert_eq!(name, "undefined", "{e}");
-                                    assert!(matches!(e, Error::UnresolvedSymbols { .. }), "{e}");
+                                    assert!(
+                                        matches!(e.kind(), ErrorKind::UnresolvedSymbols { .. }),
+                                        "{e}"
+                                    );
                                     failures.fetch_add(1, Ordering::Relaxed);
                                 }
                             }

@@ -79,8 +79,11 @@ fn open(spec: &CallSpec) -> Result<Plugin, staticdl::Error> {
     let first = OpenOptions::new()
         .host_symbols(host::symbols)
         .open(&spec.file);
-    let missing: Vec<String> = match first.as_ref().err().and_then(|e| e.loader_error()) {
-        Some(staticdl::loader::Error::UnresolvedSymbols { path, symbols }) if !spec.strict => {
+    let loader_error = first.as_ref().err().and_then(|e| e.loader_error());
+    let missing: Vec<String> = match loader_error.map(|e| (e.path(), e.kind())) {
+        Some((path, staticdl::loader::ErrorKind::UnresolvedSymbols { symbols }))
+            if !spec.strict =>
+        {
             for s in symbols {
                 eprintln!(
                     "staticdl: warning: {} imports {s}, which nothing provides; it returns 0 if called",

@@ -52,7 +52,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use deps::SYSTEM_DIRS;
-pub use error::{Error, MissingSymbol, Result};
+pub use error::{Error, ErrorKind, MissingSymbol, Result};
 pub use namespace::{Library, Namespace};
 pub use symbols::{gnu_hash, sysv_hash, SymbolName};
 

@@ -21,7 +21,7 @@ use std::ptr::NonNull;
 use rustix::mm::{MapFlags, MprotectFlags, ProtFlags};
 
 use crate::elf::{page_ceil, page_floor, Image, LoadSegment, Prot, PAGE};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// Writable file-backed segments up to this size are populated at map time: their
 /// pages hold relocations (RELRO, GOT, data with pointers) and would otherwise take
@@ -72,11 +72,13 @@ fn mprotect_flags(p: Prot) -> MprotectFlags {
 }
 
 fn map_err(path: &Path, op: &'static str, e: rustix::io::Errno) -> Error {
-    Error::Map {
-        path: path.to_path_buf(),
-        op,
-        source: e.into(),
-    }
+    Error::new(
+        path,
+        ErrorKind::Map {
+            op,
+            source: e.into(),
+        },
+    )
 }
 
 impl Mapping {
@@ -111,10 +113,14 @@ impl Mapping {
             }
         }
         .map_err(|e| map_err(path, "mmap", e))?;
-        let ptr = NonNull::new(ptr).ok_or_else(|| Error::Map {
-            path: path.to_path_buf(),
-            op: "mmap",
-            source: std::io::Error::other("kernel returned a null mapping"),
+        let ptr = NonNull::new(ptr).ok_or_else(|| {
+            Error::new(
+                path,
+                ErrorKind::Map {
+                    op: "mmap",
+                    source: std::io::Error::other("kernel returned a null mapping"),
+                },
+            )
         })?;
         let bias = (ptr.as_ptr() as usize).wrapping_sub(image.span_start as usize);
         let mapping = Mapping {

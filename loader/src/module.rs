@@ -14,7 +14,7 @@ use rustix::fs::{FileType, Mode, OFlags};
 use crate::elf::dynamic::{Dynamic, View};
 use crate::elf::raw::{Sym, SHN_ABS, STT_GNU_IFUNC};
 use crate::elf::Image;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::map::Mapping;
 use crate::symbols::{self, SymbolName, Versions};
 use crate::{Library, Limits, SymbolSource};
@@ -38,10 +38,7 @@ pub(crate) struct OpenFile {
 impl OpenFile {
     /// Open `path` read-only and identify it.
     pub fn open(path: &Path) -> Result<OpenFile> {
-        let io = |e: rustix::io::Errno| Error::Io {
-            path: path.to_path_buf(),
-            source: e.into(),
-        };
+        let io = |e: rustix::io::Errno| Error::new(path, ErrorKind::Io(e.into()));
         // O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer; a
         // regular file, the only kind accepted below, ignores the flag.
         let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK;
@@ -49,17 +46,15 @@ impl OpenFile {
         let st = rustix::fs::fstat(&fd).map_err(io)?;
         let kind = FileType::from_raw_mode(st.st_mode);
         if kind != FileType::RegularFile {
-            return Err(Error::Io {
-                path: path.to_path_buf(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    if kind == FileType::Directory {
-                        "is a directory"
-                    } else {
-                        "not a regular file"
-                    },
-                ),
-            });
+            let what = match kind {
+                FileType::Directory => "a directory",
+                FileType::Fifo => "a FIFO",
+                FileType::Socket => "a socket",
+                FileType::CharacterDevice => "a character device",
+                FileType::BlockDevice => "a block device",
+                _ => "not a regular file",
+            };
+            return Err(Error::new(path, ErrorKind::NotRegularFile { what }));
         }
         Ok(OpenFile {
             path: path.to_path_buf(),
@@ -75,10 +70,7 @@ impl OpenFile {
         let mut done = 0;
         while done < len {
             let n = rustix::io::pread(self.fd.as_fd(), &mut buf[done..], offset + done as u64)
-                .map_err(|e| Error::Io {
-                    path: self.path.clone(),
-                    source: e.into(),
-                })?;
+                .map_err(|e| Error::new(self.path.clone(), ErrorKind::Io(e.into())))?;
             if n == 0 {
                 break;
             }
@@ -143,7 +135,7 @@ impl Module {
             Ok(v)
         })?;
         if image.exec_stack && !allow_exec_stack {
-            return Err(Error::ExecutableStack { path: path.clone() });
+            return Err(Error::new(path.clone(), ErrorKind::ExecutableStack));
         }
         let mapping = Mapping::new(path, file.fd.as_fd(), &image)?;
         let view = View {

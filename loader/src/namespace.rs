@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use crate::arch::Native;
 use crate::deps;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::init;
 use crate::module::{Dep, FileId, Module, OpenFile};
 use crate::reloc::Relocator;
@@ -479,15 +479,7 @@ impl Load<'_, '_> {
         for c in candidates {
             let file = match OpenFile::open(&c) {
                 Ok(f) => f,
-                Err(Error::Io { source, .. })
-                    if matches!(
-                        source.kind(),
-                        std::io::ErrorKind::NotFound
-                            | std::io::ErrorKind::PermissionDenied
-                            | std::io::ErrorKind::NotADirectory
-                            | std::io::ErrorKind::InvalidInput
-                    ) =>
-                {
+                Err(e) if skippable(&e) => {
                     searched.push(c);
                     continue;
                 }
@@ -501,12 +493,14 @@ impl Load<'_, '_> {
             }
             let limits = &self.opts.limits;
             if self.new.len() as u64 >= limits.max_objects {
-                return Err(Error::LimitExceeded {
-                    path: self.new[by].path.clone(),
-                    what: "objects in one load",
-                    value: self.new.len() as u64 + 1,
-                    limit: limits.max_objects,
-                });
+                return Err(Error::new(
+                    self.new[by].path.clone(),
+                    ErrorKind::LimitExceeded {
+                        what: "objects in one load",
+                        value: self.new.len() as u64 + 1,
+                        limit: limits.max_objects,
+                    },
+                ));
             }
             match Module::map(&file, limits, self.opts.allow_exec_stack) {
                 Ok(m) => {
@@ -514,15 +508,17 @@ impl Load<'_, '_> {
                     return Ok(Dep::Group(self.new.len() - 1));
                 }
                 // Like ld.so, skip a file built for another machine and keep looking.
-                Err(Error::WrongArch { .. }) => searched.push(c),
+                Err(e) if matches!(e.kind(), ErrorKind::WrongArch { .. }) => searched.push(c),
                 Err(e) => return Err(e),
             }
         }
-        Err(Error::LibraryNotFound {
-            name: name.to_string(),
-            needed_by: self.new[by].path.clone(),
-            searched,
-        })
+        Err(Error::new(
+            self.new[by].path.clone(),
+            ErrorKind::LibraryNotFound {
+                name: name.to_string(),
+                searched,
+            },
+        ))
     }
 
     /// The root's breadth-first search list (glibc's `l_searchlist`), with the
@@ -694,6 +690,21 @@ impl Load<'_, '_> {
         let root = Library { group, index: 0 };
         let _ = root.weak();
         Ok(root)
+    }
+}
+
+/// Whether a search candidate that failed to open is passed over (as ld.so does):
+/// missing, unreadable, under a non-directory, or not a regular file.
+fn skippable(e: &Error) -> bool {
+    match e.kind() {
+        ErrorKind::Io(source) => matches!(
+            source.kind(),
+            std::io::ErrorKind::NotFound
+                | std::io::ErrorKind::PermissionDenied
+                | std::io::ErrorKind::NotADirectory
+        ),
+        ErrorKind::NotRegularFile { .. } => true,
+        _ => false,
     }
 }
 

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use crate::arch::{Arch, RelocKind};
 use crate::elf::raw::{Rel, Rela, Sym, STB_LOCAL, STB_WEAK, STV_PROTECTED};
-use crate::error::{Error, MissingSymbol, Result};
+use crate::error::{Error, ErrorKind, MissingSymbol, Result};
 use crate::module::Module;
 use crate::runtime::TlsIndex;
 use crate::scope::{Binding, Owner, Scope};
@@ -144,10 +144,12 @@ impl<'s, 'a> Relocator<'s, 'a> {
             self.one::<A>(m, index, e, &mut cache)?;
         }
         if self.missing.len() > missing_before {
-            return Err(Error::UnresolvedSymbols {
-                path: m.path.clone(),
-                symbols: self.missing.split_off(missing_before),
-            });
+            return Err(Error::new(
+                m.path.clone(),
+                ErrorKind::UnresolvedSymbols {
+                    symbols: self.missing.split_off(missing_before),
+                },
+            ));
         }
         Ok(())
     }
@@ -212,10 +214,14 @@ impl<'s, 'a> Relocator<'s, 'a> {
             None => unsafe { read_addend(target, size) },
         };
         let bias = m.mapping.bias();
-        let unsupported = |sym: Option<String>| Error::UnsupportedRelocation {
-            path: m.path.clone(),
-            kind: A::name(e.r_type),
-            symbol: sym,
+        let unsupported = |sym: Option<String>| {
+            Error::new(
+                m.path.clone(),
+                ErrorKind::UnsupportedRelocation {
+                    kind: A::name(e.r_type),
+                    symbol: sym,
+                },
+            )
         };
         match kind {
             RelocKind::Relative => {
@@ -248,15 +254,17 @@ impl<'s, 'a> Relocator<'s, 'a> {
                 } else {
                     "this TLS relocation is not handled"
                 };
-                return Err(Error::TlsUnsupported {
-                    path: m.path.clone(),
-                    what: format!(
-                        "{} against {}: {what}",
-                        A::name(e.r_type),
-                        self.sym_name(m, e.sym)
-                            .unwrap_or_else(|| "no symbol".into())
-                    ),
-                });
+                return Err(Error::new(
+                    m.path.clone(),
+                    ErrorKind::TlsUnsupported {
+                        what: format!(
+                            "{} against {}: {what}",
+                            A::name(e.r_type),
+                            self.sym_name(m, e.sym)
+                                .unwrap_or_else(|| "no symbol".into())
+                        ),
+                    },
+                ));
             }
             _ => {}
         }
@@ -308,10 +316,14 @@ impl<'s, 'a> Relocator<'s, 'a> {
         }
         let s = b.addr as u64;
         let p = target as u64;
-        let overflow = || Error::RelocationOverflow {
-            path: m.path.clone(),
-            kind: A::name(e.r_type),
-            symbol: self.sym_name(m, e.sym).unwrap_or_default(),
+        let overflow = || {
+            Error::new(
+                m.path.clone(),
+                ErrorKind::RelocationOverflow {
+                    kind: A::name(e.r_type),
+                    symbol: self.sym_name(m, e.sym).unwrap_or_default(),
+                },
+            )
         };
         // SAFETY (all writes below): `target` was checked to lie inside a writable
         // segment of `m` for `size` bytes.
@@ -409,14 +421,16 @@ impl<'s, 'a> Relocator<'s, 'a> {
             return Ok(());
         }
         if b.tls_module == 0 {
-            return Err(Error::TlsUnsupported {
-                path: m.path.clone(),
-                what: format!(
-                    "TLS relocation against {}, which is not a TLS symbol of a loaded object",
-                    self.sym_name(m, e.sym)
-                        .unwrap_or_else(|| "no symbol".into())
-                ),
-            });
+            return Err(Error::new(
+                m.path.clone(),
+                ErrorKind::TlsUnsupported {
+                    what: format!(
+                        "TLS relocation against {}, which is not a TLS symbol of a loaded object",
+                        self.sym_name(m, e.sym)
+                            .unwrap_or_else(|| "no symbol".into())
+                    ),
+                },
+            ));
         }
         let offset = b.value.wrapping_add(addend as u64);
         // Plugin code adds this offset to its block: it must stay inside it.

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use super::raw::*;
 use super::LoadSegment;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::Limits;
 
 /// Addresses inside one mapped image, checked against its segments.
@@ -237,12 +237,14 @@ impl Dynamic {
                 }
                 DT_NEEDED => {
                     if t.needed.len() as u64 >= limits.max_needed {
-                        return Err(Error::LimitExceeded {
-                            path: path.to_path_buf(),
-                            what: "DT_NEEDED count",
-                            value: t.needed.len() as u64 + 1,
-                            limit: limits.max_needed,
-                        });
+                        return Err(Error::new(
+                            path,
+                            ErrorKind::LimitExceeded {
+                                what: "DT_NEEDED count",
+                                value: t.needed.len() as u64 + 1,
+                                limit: limits.max_needed,
+                            },
+                        ));
                     }
                     t.needed.push(check_u32(path, "DT_NEEDED", d.val, at)?)
                 }
@@ -296,10 +298,12 @@ impl Dynamic {
 
     fn validate(path: &Path, view: View<'_>, t: Tags, at: u64) -> Result<Dynamic> {
         if t.textrel || t.flags & DF_TEXTREL != 0 {
-            return Err(Error::WritableCode {
-                path: path.to_path_buf(),
-                what: "object needs text relocations (DT_TEXTREL)".into(),
-            });
+            return Err(Error::new(
+                path,
+                ErrorKind::WritableCode {
+                    what: "object needs text relocations (DT_TEXTREL)".into(),
+                },
+            ));
         }
         let strtab_addr = t
             .strtab

@@ -17,7 +17,7 @@ use object::elf;
 use object::read::elf::{FileHeader, ProgramHeader};
 use object::LittleEndian as LE;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::Limits;
 
 /// The page size the mapping works in. x86-64 Linux always uses 4 KiB base pages.
@@ -124,23 +124,26 @@ impl Image {
         read_more: &mut dyn FnMut(u64, usize) -> Result<Vec<u8>>,
     ) -> Result<Image> {
         check_ident(path, head)?;
-        let header = elf::FileHeader64::<LE>::parse(head).map_err(|_| Error::NotElf {
-            path: path.to_path_buf(),
-        })?;
+        let header = elf::FileHeader64::<LE>::parse(head)
+            .map_err(|_| Error::new(path, ErrorKind::NotElf))?;
         let endian = LE;
         let machine = header.e_machine.get(endian).0;
         if machine != elf::EM_X86_64.0 {
-            return Err(Error::WrongArch {
-                path: path.to_path_buf(),
-                found: format!("machine {} ({machine})", machine_name(machine)),
-            });
+            return Err(Error::new(
+                path,
+                ErrorKind::WrongArch {
+                    found: format!("machine {} ({machine})", machine_name(machine)),
+                },
+            ));
         }
         let e_type = header.e_type.get(endian).0;
         if e_type != elf::ET_DYN.0 {
-            return Err(Error::NotSharedObject {
-                path: path.to_path_buf(),
-                found: type_name(e_type),
-            });
+            return Err(Error::new(
+                path,
+                ErrorKind::NotSharedObject {
+                    found: type_name(e_type),
+                },
+            ));
         }
         if header.e_version.get(endian) != u32::from(elf::EV_CURRENT.0) {
             return Err(Error::malformed(path, "unknown e_version", 20));
@@ -159,12 +162,14 @@ impl Image {
             ));
         }
         if u64::from(phnum) > limits.max_program_headers {
-            return Err(Error::LimitExceeded {
-                path: path.to_path_buf(),
-                what: "program header count",
-                value: phnum.into(),
-                limit: limits.max_program_headers,
-            });
+            return Err(Error::new(
+                path,
+                ErrorKind::LimitExceeded {
+                    what: "program header count",
+                    value: phnum.into(),
+                    limit: limits.max_program_headers,
+                },
+            ));
         }
         let ph_bytes = u64::from(phnum) * u64::from(phentsize);
         let ph_end = phoff
@@ -254,18 +259,22 @@ impl Image {
                     }
                     let prot = Prot::from_flags(ph.p_flags(endian).0);
                     if prot.write && prot.exec {
-                        return Err(Error::WritableCode {
-                            path: path.to_path_buf(),
-                            what: format!("PT_LOAD at {vaddr:#x} is writable and executable"),
-                        });
+                        return Err(Error::new(
+                            path,
+                            ErrorKind::WritableCode {
+                                what: format!("PT_LOAD at {vaddr:#x} is writable and executable"),
+                            },
+                        ));
                     }
                     if loads.len() as u64 >= limits.max_load_segments {
-                        return Err(Error::LimitExceeded {
-                            path: path.to_path_buf(),
-                            what: "PT_LOAD count",
-                            value: loads.len() as u64 + 1,
-                            limit: limits.max_load_segments,
-                        });
+                        return Err(Error::new(
+                            path,
+                            ErrorKind::LimitExceeded {
+                                what: "PT_LOAD count",
+                                value: loads.len() as u64 + 1,
+                                limit: limits.max_load_segments,
+                            },
+                        ));
                     }
                     loads.push(LoadSegment {
                         vaddr,
@@ -293,11 +302,13 @@ impl Image {
                 elf::PT_PHDR => pt_phdr = Some(vaddr),
                 elf::PT_INTERP => {
                     // A PIE executable is ET_DYN too; it cannot be loaded as a library.
-                    return Err(Error::NotSharedObject {
-                        path: path.to_path_buf(),
-                        found: "ET_DYN with PT_INTERP (a position-independent executable)"
-                            .to_string(),
-                    });
+                    return Err(Error::new(
+                        path,
+                        ErrorKind::NotSharedObject {
+                            found: "ET_DYN with PT_INTERP (a position-independent executable)"
+                                .to_string(),
+                        },
+                    ));
                 }
                 _ => {}
             }
@@ -310,12 +321,14 @@ impl Image {
         let span_end = page_ceil(last.end()).unwrap_or(u64::MAX);
         let span = span_end - span_start;
         if span > limits.max_image_size {
-            return Err(Error::LimitExceeded {
-                path: path.to_path_buf(),
-                what: "mapped image size",
-                value: span,
-                limit: limits.max_image_size,
-            });
+            return Err(Error::new(
+                path,
+                ErrorKind::LimitExceeded {
+                    what: "mapped image size",
+                    value: span,
+                    limit: limits.max_image_size,
+                },
+            ));
         }
         let inside = |vaddr: u64, size: u64| {
             vaddr.checked_add(size).is_some_and(|end| {
@@ -391,16 +404,16 @@ const EI_VERSION: usize = 6;
 /// Check `e_ident` ourselves first, so each failure gets its own message.
 fn check_ident(path: &Path, head: &[u8]) -> Result<()> {
     if head.len() < 4 || head[..4] != elf::ELFMAG {
-        return Err(Error::NotElf {
-            path: path.to_path_buf(),
-        });
+        return Err(Error::new(path, ErrorKind::NotElf));
     }
     if head.len() < std::mem::size_of::<elf::FileHeader64<LE>>() {
         if head.len() > EI_CLASS && head[EI_CLASS] == 1 {
-            return Err(Error::WrongArch {
-                path: path.to_path_buf(),
-                found: "ELF32".into(),
-            });
+            return Err(Error::new(
+                path,
+                ErrorKind::WrongArch {
+                    found: "ELF32".into(),
+                },
+            ));
         }
         return Err(Error::malformed(
             path,
@@ -411,20 +424,24 @@ fn check_ident(path: &Path, head: &[u8]) -> Result<()> {
     match head[EI_CLASS] {
         2 => {}
         1 => {
-            return Err(Error::WrongArch {
-                path: path.to_path_buf(),
-                found: "ELF32".into(),
-            })
+            return Err(Error::new(
+                path,
+                ErrorKind::WrongArch {
+                    found: "ELF32".into(),
+                },
+            ))
         }
         c => return Err(Error::malformed(path, format!("unknown ELF class {c}"), 4)),
     }
     match head[EI_DATA] {
         1 => {}
         2 => {
-            return Err(Error::WrongArch {
-                path: path.to_path_buf(),
-                found: "ELF64 big-endian".into(),
-            })
+            return Err(Error::new(
+                path,
+                ErrorKind::WrongArch {
+                    found: "ELF64 big-endian".into(),
+                },
+            ))
         }
         d => {
             return Err(Error::malformed(
@@ -479,7 +496,7 @@ mod tests {
         let p = Path::new("x.so");
         let l = Limits::default();
         let e = Image::parse(p, b"\x7fEL", 3, &l, &mut no_more).unwrap_err();
-        assert!(matches!(e, Error::NotElf { .. }), "{e}");
+        assert!(matches!(e.kind(), ErrorKind::NotElf), "{e}");
         let mut h = vec![0u8; 64];
         h[..4].copy_from_slice(&elf::ELFMAG);
         h[4] = 1;
@@ -498,7 +515,7 @@ mod tests {
         h[16] = 2; // ET_EXEC
         h[20] = 1;
         let e = Image::parse(p, &h, 64, &l, &mut no_more).unwrap_err();
-        assert!(matches!(e, Error::NotSharedObject { .. }), "{e}");
+        assert!(matches!(e.kind(), ErrorKind::NotSharedObject { .. }), "{e}");
         h[16] = 3;
         let e = Image::parse(p, &h, 64, &l, &mut no_more).unwrap_err();
         assert!(e.to_string().contains("no program headers"), "{e}");
