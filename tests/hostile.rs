@@ -268,9 +268,36 @@ fn real_pie_executable() {
     assert_eq!(head.u16(E_TYPE), 3, "gcc -pie makes ET_DYN");
     let e = fails(&exe);
     assert!(
-        matches!(e.kind(), ErrorKind::NotSharedObject { found, .. } if found.contains("PT_INTERP")),
+        matches!(e.kind(), ErrorKind::NotSharedObject { found, .. } if found.contains("DF_1_PIE")),
         "{e:?}"
     );
+}
+
+/// A library that can also be run carries `PT_INTERP` (as `libc.so.6` and
+/// `libcap.so.2` do); glibc loads it, since only `DF_1_PIE` marks an executable.
+#[test]
+fn library_with_pt_interp_loads() {
+    let src = write(
+        "runnable.c",
+        b"const char interp[] __attribute__((section(\".interp\"))) = \"/lib64/ld-linux-x86-64.so.2\";\n\
+          int runnable_answer(void) { return 42; }\n",
+    );
+    let lib = dir().join("librunnable.so");
+    gcc(&[
+        "-shared",
+        "-fPIC",
+        "-nostdlib",
+        "-o",
+        lib.to_str().unwrap(),
+        src.to_str().unwrap(),
+    ]);
+    let headers = common::readelf("-l", &lib);
+    assert!(headers.contains("INTERP"), "no PT_INTERP:\n{headers}");
+    assert!(!common::readelf("-d", &lib).contains("PIE"));
+    let lib = Namespace::new()
+        .load(&lib, &untrusted())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(lib.symbol("runnable_answer").is_some());
 }
 
 // ---------------------------------------------------------------- program headers

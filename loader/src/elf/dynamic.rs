@@ -205,6 +205,7 @@ struct Tags {
     fini_array: Option<u64>,
     fini_arraysz: Option<u64>,
     flags: u64,
+    flags_1: u64,
     symbolic: bool,
     textrel: bool,
 }
@@ -281,6 +282,7 @@ impl Dynamic {
                 DT_FINI_ARRAY => t.fini_array = v,
                 DT_FINI_ARRAYSZ => t.fini_arraysz = v,
                 DT_FLAGS => t.flags = d.val,
+                DT_FLAGS_1 => t.flags_1 = d.val,
                 DT_SYMBOLIC => t.symbolic = true,
                 DT_TEXTREL => t.textrel = true,
                 _ => {}
@@ -297,6 +299,16 @@ impl Dynamic {
     }
 
     fn validate(path: &Path, view: View<'_>, t: Tags, at: u64) -> Result<Dynamic> {
+        if t.flags_1 & object::elf::DF_1_PIE.0 != 0 {
+            // What glibc's dlopen refuses: an executable, which PT_INTERP alone
+            // does not make an object.
+            return Err(Error::new(
+                path,
+                ErrorKind::NotSharedObject {
+                    found: "a position-independent executable (DF_1_PIE)".into(),
+                },
+            ));
+        }
         if t.textrel || t.flags & DF_TEXTREL != 0 {
             return Err(Error::new(
                 path,

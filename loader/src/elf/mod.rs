@@ -141,7 +141,7 @@ impl Image {
             return Err(Error::new(
                 path,
                 ErrorKind::NotSharedObject {
-                    found: type_name(e_type),
+                    found: format!("ELF type is {}", type_name(e_type)),
                 },
             ));
         }
@@ -300,16 +300,9 @@ impl Image {
                 }
                 elf::PT_GNU_STACK => exec_stack = ph.p_flags(endian).0 & elf::PF_X.0 != 0,
                 elf::PT_PHDR => pt_phdr = Some(vaddr),
-                elf::PT_INTERP => {
-                    // A PIE executable is ET_DYN too; it cannot be loaded as a library.
-                    return Err(Error::new(
-                        path,
-                        ErrorKind::NotSharedObject {
-                            found: "ET_DYN with PT_INTERP (a position-independent executable)"
-                                .to_string(),
-                        },
-                    ));
-                }
+                // A library may carry PT_INTERP so that it can also be run
+                // (libc.so.6, libcap.so.2): glibc loads those, and refuses only
+                // objects flagged DF_1_PIE, which the dynamic section tells.
                 _ => {}
             }
         }

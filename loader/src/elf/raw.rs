@@ -269,6 +269,7 @@ pub(crate) const DT_INIT_ARRAYSZ: i64 = 27;
 pub(crate) const DT_FINI_ARRAYSZ: i64 = 28;
 pub(crate) const DT_RUNPATH: i64 = 29;
 pub(crate) const DT_FLAGS: i64 = 30;
+pub(crate) const DT_FLAGS_1: i64 = object::elf::DT_FLAGS_1.0;
 pub(crate) const DT_RELRSZ: i64 = 35;
 pub(crate) const DT_RELR: i64 = 36;
 pub(crate) const DT_RELRENT: i64 = 37;
