@@ -320,10 +320,7 @@ fn loaded_objects() -> Vec<Library> {
     unsafe {
         runtime::iterate_loaded_phdrs(collect, &mut starts as *mut Vec<usize> as *mut c_void)
     };
-    starts
-        .into_iter()
-        .filter_map(runtime::library_containing)
-        .collect()
+    starts.into_iter().filter_map(Library::containing).collect()
 }
 
 /// The program headers of an info.
@@ -555,7 +552,7 @@ pub(super) unsafe extern "C" fn dladdr(addr: *const c_void, info: *mut DlInfo) -
         return 0;
     }
     let addr = addr as usize;
-    let out = if let Some(lib) = runtime::library_containing(addr) {
+    let out = if let Some(lib) = Library::containing(addr) {
         let (base, _) = lib.address_range();
         let mut best: Option<(usize, String)> = None;
         for name in lib.exports() {

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::module::Module;
-use crate::LoadOptions;
+use crate::options::LoadOptions;
 
 /// The default directories, last in the search order (Debian's multiarch layout
 /// first, as its ld.so.conf has them).
@@ -23,10 +23,17 @@ pub const SYSTEM_DIRS: &[&str] = &[
     "/usr/lib",
 ];
 
-/// Expand `$ORIGIN` / `${ORIGIN}` in one search-path entry.
-fn expand(entry: &str, origin: &Path) -> PathBuf {
-    let o = origin.to_string_lossy();
-    PathBuf::from(entry.replace("${ORIGIN}", &o).replace("$ORIGIN", &o))
+/// Expand `$ORIGIN` / `${ORIGIN}` in one search-path entry; `None` when the entry
+/// uses it and there is no origin (an object loaded from memory), as glibc drops
+/// entries it cannot expand.
+fn expand(entry: &str, origin: Option<&Path>) -> Option<PathBuf> {
+    if !entry.contains("$ORIGIN") && !entry.contains("${ORIGIN}") {
+        return Some(PathBuf::from(entry));
+    }
+    let o = origin?.to_string_lossy();
+    Some(PathBuf::from(
+        entry.replace("${ORIGIN}", &o).replace("$ORIGIN", &o),
+    ))
 }
 
 fn split(m: &Module, off: Option<u32>) -> Vec<&str> {
@@ -36,19 +43,23 @@ fn split(m: &Module, off: Option<u32>) -> Vec<&str> {
         .unwrap_or_default()
 }
 
-/// Every path to try for `name`, needed by `m`, in order.
-pub(crate) fn candidates(name: &str, m: &Module, opts: &LoadOptions) -> Vec<PathBuf> {
+/// Every path to try for `name`, needed by `m` (or by nobody: a `dlopen` from the
+/// host), in order.
+pub(crate) fn candidates(name: &str, m: Option<&Module>, opts: &LoadOptions) -> Vec<PathBuf> {
     if name.contains('/') {
         return vec![PathBuf::from(name)];
     }
-    let origin = m.path.parent().unwrap_or(Path::new("/"));
+    let origin = m.and_then(|m| m.origin.as_deref());
     let mut dirs: Vec<PathBuf> = Vec::new();
-    let runpath = split(m, m.dynamic.runpath);
+    let (rpath, runpath) = match m {
+        Some(m) => (split(m, m.dynamic.rpath), split(m, m.dynamic.runpath)),
+        None => (Vec::new(), Vec::new()),
+    };
     if runpath.is_empty() {
-        dirs.extend(split(m, m.dynamic.rpath).iter().map(|e| expand(e, origin)));
+        dirs.extend(rpath.iter().filter_map(|e| expand(e, origin)));
     }
     dirs.extend(opts.search_paths.iter().cloned());
-    dirs.extend(runpath.iter().map(|e| expand(e, origin)));
+    dirs.extend(runpath.iter().filter_map(|e| expand(e, origin)));
     if opts.system_dirs {
         dirs.extend(SYSTEM_DIRS.iter().map(PathBuf::from));
     }
@@ -68,12 +79,15 @@ mod tests {
 
     #[test]
     fn origin_expands_both_spellings() {
-        let o = Path::new("/opt/app/lib");
+        let o = Some(Path::new("/opt/app/lib"));
         assert_eq!(
             expand("$ORIGIN/../x", o),
-            PathBuf::from("/opt/app/lib/../x")
+            Some(PathBuf::from("/opt/app/lib/../x"))
         );
-        assert_eq!(expand("${ORIGIN}", o), PathBuf::from("/opt/app/lib"));
-        assert_eq!(expand("/usr/lib", o), PathBuf::from("/usr/lib"));
+        assert_eq!(expand("${ORIGIN}", o), Some(PathBuf::from("/opt/app/lib")));
+        assert_eq!(expand("/usr/lib", o), Some(PathBuf::from("/usr/lib")));
+        // Without an origin (an object loaded from memory) the entry is dropped.
+        assert_eq!(expand("$ORIGIN/lib", None), None);
+        assert_eq!(expand("/usr/lib", None), Some(PathBuf::from("/usr/lib")));
     }
 }

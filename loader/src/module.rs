@@ -1,96 +1,25 @@
-//! One loaded object: its file, mapping, dynamic tables and resolved dependencies.
+//! One mapped object: its mapping, dynamic tables, versions and TLS module.
 //!
-//! Owns [`OpenFile`] (an opened, stat'ed candidate file) and [`Module`] (the object
-//! once mapped and validated). A `Module` is trusted from here on: every table it
-//! holds was checked against its own mapping. It does not relocate or run code;
-//! `reloc` and `init` do that.
+//! Owns [`Module`], the object once mapped and validated. A `Module` is trusted
+//! from here on: every table it holds was checked against its own mapping. It does
+//! not know its dependencies (the load group does), relocate, or run code (`reloc`
+//! and `init` do that).
 
-use std::os::fd::{AsFd, OwnedFd};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use rustix::fs::{FileType, Mode, OFlags};
+use std::os::fd::AsFd;
+use std::path::PathBuf;
 
 use crate::elf::dynamic::{Dynamic, View};
 use crate::elf::raw::{Sym, SHN_ABS, STT_GNU_IFUNC};
 use crate::elf::Image;
 use crate::error::{Error, ErrorKind, Result};
+use crate::file::{FileId, OpenFile};
 use crate::map::Mapping;
+use crate::options::Limits;
 use crate::symbols::{self, SymbolName, Versions};
-use crate::{Library, Limits, SymbolSource};
 
 /// How many bytes the first read takes: enough for the ELF header and the program
 /// headers of ordinary objects, so one `pread` usually suffices.
 const HEAD: usize = 1024;
-
-/// Identity of a file on disk (`st_dev`, `st_ino`): how the loader recognises an
-/// object it already loaded under another name.
-pub(crate) type FileId = (u64, u64);
-
-/// An opened regular file, not yet mapped.
-pub(crate) struct OpenFile {
-    pub path: PathBuf,
-    pub fd: OwnedFd,
-    pub id: FileId,
-    pub size: u64,
-}
-
-impl OpenFile {
-    /// Open `path` read-only and identify it.
-    pub fn open(path: &Path) -> Result<OpenFile> {
-        let io = |e: rustix::io::Errno| Error::new(path, ErrorKind::Io(e.into()));
-        // O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer; a
-        // regular file, the only kind accepted below, ignores the flag.
-        let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK;
-        let fd = rustix::fs::open(path, flags, Mode::empty()).map_err(io)?;
-        let st = rustix::fs::fstat(&fd).map_err(io)?;
-        let kind = FileType::from_raw_mode(st.st_mode);
-        if kind != FileType::RegularFile {
-            let what = match kind {
-                FileType::Directory => "a directory",
-                FileType::Fifo => "a FIFO",
-                FileType::Socket => "a socket",
-                FileType::CharacterDevice => "a character device",
-                FileType::BlockDevice => "a block device",
-                _ => "not a regular file",
-            };
-            return Err(Error::new(path, ErrorKind::NotRegularFile { what }));
-        }
-        Ok(OpenFile {
-            path: path.to_path_buf(),
-            fd,
-            id: (st.st_dev, st.st_ino),
-            size: st.st_size as u64,
-        })
-    }
-
-    /// Read `len` bytes at `offset`, short only at end of file.
-    fn read_at(&self, offset: u64, len: usize) -> Result<Vec<u8>> {
-        let mut buf = vec![0u8; len];
-        let mut done = 0;
-        while done < len {
-            let n = rustix::io::pread(self.fd.as_fd(), &mut buf[done..], offset + done as u64)
-                .map_err(|e| Error::new(self.path.clone(), ErrorKind::Io(e.into())))?;
-            if n == 0 {
-                break;
-            }
-            done += n;
-        }
-        buf.truncate(done);
-        Ok(buf)
-    }
-}
-
-/// A dependency of a module, as resolved at load time.
-#[derive(Clone)]
-pub(crate) enum Dep {
-    /// Another module of the same load group, by index.
-    Group(usize),
-    /// A module loaded before, kept alive by this handle.
-    Loaded(Library),
-    /// A library the host provides (`DT_NEEDED` answered by a provider).
-    Provided(Arc<dyn SymbolSource>),
-}
 
 impl Drop for Module {
     fn drop(&mut self) {
@@ -105,12 +34,13 @@ impl Drop for Module {
 /// A mapped and validated object.
 pub(crate) struct Module {
     pub path: PathBuf,
+    /// What `$ORIGIN` expands to (`None` for an object loaded from memory).
+    pub origin: Option<PathBuf>,
     pub id: FileId,
     pub image: Image,
     pub dynamic: Dynamic,
     pub versions: Versions,
     pub soname: Option<String>,
-    pub deps: Vec<Dep>,
     /// Init functions in call order (`DT_INIT`, then `DT_INIT_ARRAY`), filled after
     /// relocation.
     pub init: Vec<usize>,
@@ -173,12 +103,12 @@ impl Module {
             .map(|s| String::from_utf8_lossy(s).into_owned());
         Ok(Module {
             path: path.clone(),
+            origin: file.origin.clone(),
             id: file.id,
             image,
             dynamic,
             versions,
             soname,
-            deps: Vec::new(),
             init: Vec::new(),
             fini: Vec::new(),
             tls_id,

@@ -8,8 +8,6 @@
 //! Missing imports are all collected before the load fails. It does not change
 //! protections (RELRO is `map`'s) and runs no code except IFUNC resolvers.
 
-use std::path::Path;
-
 use crate::arch::{Arch, RelocKind};
 use crate::elf::raw::{Rel, Rela, Sym, STB_LOCAL, STB_WEAK, STV_PROTECTED};
 use crate::error::{Error, ErrorKind, MissingSymbol, Result};
@@ -483,8 +481,7 @@ impl<'s, 'a> Relocator<'s, 'a> {
     /// Every resolver was checked to lie in its object's executable segment; calling
     /// it runs that object's code, which the caller must have decided to trust, and
     /// every module of the load must be fully relocated.
-    pub unsafe fn finish(self, path: &Path, run_code: bool) -> Result<()> {
-        let _ = path;
+    pub unsafe fn finish(self, run_code: bool) -> Result<()> {
         for d in self.deferred {
             let value = if run_code {
                 // SAFETY: the caller's contract: `d.resolver` is code of a relocated

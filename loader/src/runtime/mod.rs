@@ -16,10 +16,10 @@ pub(crate) mod tls;
 
 pub use args::process_args;
 pub use debug::{staticdl_debug_state, LinkMap, RDebug};
-pub use objects::{
-    iterate_loaded_phdrs, library_containing, phdr_counts, DlIterateCallback, DlPhdrInfo,
+pub use objects::{iterate_loaded_phdrs, phdr_counts, DlIterateCallback, DlPhdrInfo};
+pub(crate) use objects::{
+    owner_containing, register_group, unregister_group, ObjectInfo as ObjectInfoPub,
 };
-pub(crate) use objects::{register_group, unregister_group, ObjectInfo as ObjectInfoPub};
 pub use thread_exit::cxa_thread_atexit_impl_address;
 pub use tls::{tls_get_addr_address, TlsIndex};
 

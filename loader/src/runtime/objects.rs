@@ -9,11 +9,14 @@
 //! unmapped. Readers hold a read lock while their callback runs, so the list stays
 //! consistent under concurrent load and unload.
 
+use std::any::Any;
 use std::ffi::{c_char, c_int, c_void, CString};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 
-use crate::namespace::{Group, Library};
+/// What keeps a listed object mapped (its load group), as the list holds it:
+/// opaque here, so this module knows nothing of how objects are loaded.
+pub(crate) type Owner = Arc<dyn Any + Send + Sync>;
 
 /// glibc's `struct dl_phdr_info` (x86-64 layout).
 #[repr(C)]
@@ -41,7 +44,9 @@ pub struct DlPhdrInfo {
 pub type DlIterateCallback = unsafe extern "C" fn(*mut DlPhdrInfo, usize, *mut c_void) -> c_int;
 
 struct Entry {
-    group: Weak<Group>,
+    owner: Weak<dyn Any + Send + Sync>,
+    /// Identifies the owner's entries for removal.
+    key: usize,
     index: usize,
     start: usize,
     len: usize,
@@ -51,12 +56,6 @@ struct Entry {
     phnum: u16,
     tls_id: usize,
 }
-
-// SAFETY: entries hold plain addresses and owned data; the Weak is Send + Sync
-// because `Group` is.
-unsafe impl Send for Entry {}
-// SAFETY: as above; no interior mutability.
-unsafe impl Sync for Entry {}
 
 static OBJECTS: RwLock<Vec<Entry>> = RwLock::new(Vec::new());
 static ADDS: AtomicU64 = AtomicU64::new(0);
@@ -75,18 +74,20 @@ pub(crate) struct ObjectInfo {
     pub dynamic: usize,
 }
 
-/// Add every module of `group` (with its per-module info, in order).
-pub(crate) fn register_group(group: &Arc<Group>, infos: Vec<ObjectInfo>) {
+/// Add the objects of one group (with their per-object info, in order), filed
+/// under `key`.
+pub(crate) fn register_group(key: usize, owner: Owner, infos: Vec<ObjectInfo>) {
     let debug: Vec<(usize, &str, usize)> = infos
         .iter()
         .map(|i| (i.bias, i.path.as_str(), i.dynamic))
         .collect();
-    super::debug::add(&debug, Arc::as_ptr(group) as usize);
+    super::debug::add(&debug, key);
     drop(debug);
     let mut list = OBJECTS.write().unwrap_or_else(|e| e.into_inner());
     for (index, i) in infos.into_iter().enumerate() {
         list.push(Entry {
-            group: Arc::downgrade(group),
+            owner: Arc::downgrade(&owner),
+            key,
             index,
             start: i.start,
             len: i.len,
@@ -100,14 +101,17 @@ pub(crate) fn register_group(group: &Arc<Group>, infos: Vec<ObjectInfo>) {
     }
 }
 
-/// Remove every module of the group at `group` (called from its drop).
-pub(crate) fn unregister_group(group: *const Group) {
+/// Remove the objects filed under `key` (called when their group goes).
+pub(crate) fn unregister_group(key: usize) {
     let mut list = OBJECTS.write().unwrap_or_else(|e| e.into_inner());
     let before = list.len();
-    list.retain(|e| e.group.as_ptr() != group);
-    SUBS.fetch_add((before - list.len()) as u64, Ordering::Relaxed);
+    list.retain(|e| e.key != key);
+    let removed = before - list.len();
+    SUBS.fetch_add(removed as u64, Ordering::Relaxed);
     drop(list);
-    super::debug::remove(group as usize);
+    if removed > 0 {
+        super::debug::remove(key);
+    }
 }
 
 /// Call `cb` for every loaded object (not the host executable), in load order,
@@ -164,14 +168,11 @@ pub fn phdr_counts() -> (u64, u64) {
     (ADDS.load(Ordering::Relaxed), SUBS.load(Ordering::Relaxed))
 }
 
-/// The loaded object whose mapping contains `addr`, from any namespace.
-///
-/// ```
-/// assert!(staticdl_loader::runtime::library_containing(0).is_none());
-/// ```
-pub fn library_containing(addr: usize) -> Option<Library> {
+/// The owner of the listed object whose mapping contains `addr`, and the
+/// object's index in it (`Library::containing` turns it into a handle).
+pub(crate) fn owner_containing(addr: usize) -> Option<(Owner, usize)> {
     let list = OBJECTS.read().unwrap_or_else(|e| e.into_inner());
     list.iter()
         .find(|e| addr >= e.start && addr - e.start < e.len)
-        .and_then(|e| Library::from_parts(e.group.upgrade()?, e.index))
+        .and_then(|e| Some((e.owner.upgrade()?, e.index)))
 }

@@ -1,7 +1,7 @@
 //! Per-thread destructors registered by plugins (`__cxa_thread_atexit_impl`).
 //!
 //! Owns the calling thread's list of `(destructor, object, keep-alive)` entries.
-//! Each entry holds a [`Library`] handle on the object whose `__dso_handle` was
+//! Each entry holds the load group of the object whose `__dso_handle` was
 //! given, so that object is not unmapped while a destructor pointing into it is
 //! pending (glibc's rule): an unload requested meanwhile completes when the last such
 //! thread exits. Destructors run at thread exit in reverse order of registration.
@@ -9,19 +9,19 @@
 use std::cell::Cell;
 use std::ffi::{c_int, c_void};
 
-use crate::Library;
+use super::objects::Owner;
 
 type Dtor = unsafe extern "C" fn(*mut c_void);
 
 struct Entry {
     dtor: Dtor,
     obj: *mut c_void,
-    _keep: Option<Library>,
+    _keep: Option<Owner>,
 }
 
 thread_local! {
     /// Keep-alive handles of destructors that ran, released in the last round.
-    static KEEP: Cell<*mut Vec<Library>> = const { Cell::new(std::ptr::null_mut()) };
+    static KEEP: Cell<*mut Vec<Owner>> = const { Cell::new(std::ptr::null_mut()) };
     /// This thread's pending destructors (a leaked `Vec`, so it stays usable while
     /// other thread-local destructors run).
     static LIST: Cell<*mut Vec<Entry>> = const { Cell::new(std::ptr::null_mut()) };
@@ -34,7 +34,7 @@ unsafe extern "C" fn cxa_thread_atexit_impl(
     dso: *mut c_void,
 ) -> c_int {
     let Some(dtor) = dtor else { return -1 };
-    let keep = super::library_containing(dso as usize);
+    let keep = super::owner_containing(dso as usize).map(|(owner, _)| owner);
     let list = LIST.with(|l| {
         if l.get().is_null() {
             l.set(Box::into_raw(Box::default()));
