@@ -45,7 +45,7 @@ pub(crate) enum Found {
     /// An object loaded before.
     Loaded(Earlier),
     /// A file, now mapped.
-    Mapped(Module),
+    Mapped(Box<Module>),
 }
 
 /// Look `name` up as a dependency of `requester` (whose `DT_RPATH`,
@@ -90,7 +90,7 @@ pub(crate) fn find(
         }
         may_map()?;
         match Module::map(&file, &opts.limits, opts.allow_exec_stack) {
-            Ok(m) => return Ok(Found::Mapped(m)),
+            Ok(m) => return Ok(Found::Mapped(Box::new(m))),
             // Like ld.so, pass over a file built for another machine.
             Err(e) if matches!(e.kind(), ErrorKind::WrongArch { .. }) => searched.push(c),
             Err(e) => return Err(e),
@@ -222,7 +222,7 @@ impl<'a> Load<'a> {
             Found::InLoad(j) => Ok(Dep::Group(j)),
             Found::Loaded((g, j)) => Ok(Dep::Loaded(g, j)),
             Found::Mapped(m) => {
-                self.new.push(m);
+                self.new.push(*m);
                 Ok(Dep::Group(self.new.len() - 1))
             }
         }

@@ -226,7 +226,7 @@ impl Namespace {
         )?;
         match found {
             Found::Loaded(e) => Ok(self.ready(guard, e)),
-            Found::Mapped(root) => self.load_mapped(guard, root, options),
+            Found::Mapped(root) => self.load_mapped(guard, *root, options),
             // Nothing of a load in progress was passed in.
             Found::InLoad(_) => unreachable!("no object of this load to find"),
         }
