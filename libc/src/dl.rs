@@ -10,11 +10,12 @@
 //! finds plugin code; that is the only C library name staticdl defines, and
 //! until a plugin is loaded it reports exactly what musl's would.
 //!
-//! Objects are opened into the facade's namespace (`crate::namespace()`), the one
+//! Objects are opened into the process namespace (`crate::namespace()`), the one
 //! `Plugin::open` uses, so a plugin's `dlopen` of an open plugin gets the same
-//! object. Searches for symbols go through the loader's process-wide object list,
-//! not the namespace lock, so an initialiser may call `dlsym`; `dlopen` from an
-//! initialiser would wait for the load that runs it and is not supported.
+//! object. A bare name is searched through the calling object's own search path
+//! (found from `dlopen`'s return address). The loader runs initialisers with its
+//! lock released, so an initialiser may `dlopen`, `dlsym` and `dlclose` (its own
+//! object included: it gets its handle back at once).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -23,7 +24,7 @@ use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
 use staticdl_loader::runtime::{self, DlIterateCallback, DlPhdrInfo};
-use staticdl_loader::{Library, SymbolName};
+use staticdl_loader::{ErrorKind, Library, SymbolName};
 
 const RTLD_NOLOAD: c_int = 0x4;
 const RTLD_GLOBAL: c_int = 0x100;
@@ -71,8 +72,35 @@ unsafe fn c_str<'a>(p: *const c_char) -> Option<&'a CStr> {
 
 // ---- dlopen / dlclose / dlerror ----
 
-/// `void *dlopen(const char *file, int flags)`.
-pub(super) unsafe extern "C" fn dlopen(file: *const c_char, flags: c_int) -> *mut c_void {
+// `dlopen` searches a bare name through the search path of the object that
+// called it, as glibc does: the entry point passes its return address on.
+std::arch::global_asm!(
+    ".pushsection .text.staticdl_dlopen,\"ax\",@progbits",
+    ".p2align 4",
+    ".globl staticdl_dlopen_entry",
+    ".hidden staticdl_dlopen_entry",
+    ".type staticdl_dlopen_entry,@function",
+    "staticdl_dlopen_entry:",
+    "    mov rdx, [rsp]",
+    "    jmp {imp}",
+    ".size staticdl_dlopen_entry, .-staticdl_dlopen_entry",
+    ".popsection",
+    imp = sym dlopen_from,
+);
+
+extern "C" {
+    /// `void *dlopen(const char *file, int flags)`, with the caller found from
+    /// the return address.
+    fn staticdl_dlopen_entry(file: *const c_char, flags: c_int) -> *mut c_void;
+}
+
+/// The address handed out for `dlopen`.
+pub(super) fn dlopen_address() -> usize {
+    staticdl_dlopen_entry as *const () as usize
+}
+
+/// `dlopen(file, flags)` called from code at `caller`.
+unsafe extern "C" fn dlopen_from(file: *const c_char, flags: c_int, caller: usize) -> *mut c_void {
     // SAFETY: `file` is null or a C string (dlopen's contract).
     let Some(file) = (unsafe { c_str(file) }) else {
         return &MAIN_HANDLE as *const u8 as *mut c_void;
@@ -82,12 +110,12 @@ pub(super) unsafe extern "C" fn dlopen(file: *const c_char, flags: c_int) -> *mu
         return &LIBC_HANDLE as *const u8 as *mut c_void;
     }
     let found = if flags & RTLD_NOLOAD != 0 {
-        match already_loaded(&name) {
+        match super::namespace().loaded_by_name(&name) {
             Some(lib) => Ok(lib),
             None => return std::ptr::null_mut(),
         }
     } else {
-        open(&name, flags & RTLD_GLOBAL != 0)
+        open(&name, flags & RTLD_GLOBAL != 0, caller)
     };
     match found {
         Ok(lib) => {
@@ -103,44 +131,33 @@ pub(super) unsafe extern "C" fn dlopen(file: *const c_char, flags: c_int) -> *mu
     }
 }
 
-fn open(name: &str, global: bool) -> Result<Library, String> {
-    if let Some(lib) = already_loaded(name) {
-        return Ok(lib);
-    }
-    let path = search(name).ok_or_else(|| {
-        format!("{name}: cannot open shared object file: No such file or directory")
-    })?;
-    let options = super::load_options().global(global);
+/// Open `name` for code at `caller`: a bare name through the calling object's
+/// search path (glibc's order: its `DT_RPATH`, `LD_LIBRARY_PATH`, its
+/// `DT_RUNPATH`, the system directories), an object already loaded by soname or
+/// identity as it is.
+fn open(name: &str, global: bool, caller: usize) -> Result<Library, String> {
+    let requester = Library::containing(caller);
+    let mut options = super::load_options().global(global);
+    options.search_paths.extend(library_path().iter().cloned());
     super::namespace()
-        .load(&path, &options)
-        .map_err(|e| e.to_string())
+        .load_by_name(name, requester.as_ref(), &options)
+        .map_err(|e| match e.kind() {
+            ErrorKind::LibraryNotFound { name: missing, .. } if missing == name => {
+                format!("{name}: cannot open shared object file: No such file or directory")
+            }
+            _ => e.to_string(),
+        })
 }
 
-/// An object already loaded under `name` (its path or its `DT_SONAME`).
-fn already_loaded(name: &str) -> Option<Library> {
-    let by_path = if name.contains('/') {
-        Some(std::fs::canonicalize(name).ok()?)
-    } else {
-        None
-    };
-    loaded_objects().into_iter().find(|lib| match &by_path {
-        Some(p) => std::fs::canonicalize(lib.path()).ok().as_ref() == Some(p),
-        None => lib.soname() == Some(name),
+/// `LD_LIBRARY_PATH`, read once, as glibc reads it at start-up.
+fn library_path() -> &'static [PathBuf] {
+    static DIRS: OnceLock<Vec<PathBuf>> = OnceLock::new();
+    DIRS.get_or_init(|| {
+        let env = std::env::var_os("LD_LIBRARY_PATH").unwrap_or_default();
+        std::env::split_paths(&env)
+            .filter(|d| !d.as_os_str().is_empty())
+            .collect()
     })
-}
-
-/// Where `dlopen` looks for a name without a slash: `LD_LIBRARY_PATH`, then the
-/// loader's system directories.
-fn search(name: &str) -> Option<PathBuf> {
-    if name.contains('/') {
-        return Some(PathBuf::from(name));
-    }
-    let env = std::env::var_os("LD_LIBRARY_PATH").unwrap_or_default();
-    std::env::split_paths(&env)
-        .filter(|d| !d.as_os_str().is_empty())
-        .chain(staticdl_loader::SYSTEM_DIRS.iter().map(PathBuf::from))
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
 }
 
 /// The handle of `lib`: the start of its mapping, counted per `dlopen`.
@@ -632,11 +649,11 @@ mod tests {
     fn provided_libraries_open_as_the_table() {
         // SAFETY: valid C strings.
         unsafe {
-            let h = dlopen(c"libc.so.6".as_ptr(), 2);
+            let h = staticdl_dlopen_entry(c"libc.so.6".as_ptr(), 2);
             assert!(!h.is_null());
             assert!(!dlsym(h, c"strlen".as_ptr()).is_null());
             assert_eq!(dlclose(h), 0);
-            assert!(dlopen(c"libnothing-here.so.9".as_ptr(), 2).is_null());
+            assert!(staticdl_dlopen_entry(c"libnothing-here.so.9".as_ptr(), 2).is_null());
             assert!(!dlerror().is_null());
         }
     }

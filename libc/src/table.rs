@@ -517,7 +517,7 @@ static LOADER: &[Entry] = &[
         "__tls_get_addr",
         Target::Call(staticdl_loader::runtime::tls_get_addr_address),
     ),
-    Entry::new("dlopen", Target::Addr(super::dl::dlopen as *const ())),
+    Entry::new("dlopen", Target::Call(super::dl::dlopen_address)),
     Entry::new("dlsym", Target::Call(super::dl::dlsym_address)),
     Entry::new("dlvsym", Target::Call(super::dl::dlvsym_address)),
     Entry::new("dlclose", Target::Addr(super::dl::dlclose as *const ())),

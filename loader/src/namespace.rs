@@ -232,6 +232,33 @@ impl Namespace {
         }
     }
 
+    /// The object `name` names if it is loaded already, without loading anything
+    /// (`dlopen` with `RTLD_NOLOAD`): a name with a slash by its absolute path or
+    /// its file's identity, a bare name by `DT_SONAME`. Waits, as [`load`]
+    /// does, for an object another thread is still initialising.
+    ///
+    /// [`load`]: Namespace::load
+    ///
+    /// ```
+    /// let ns = staticdl_loader::Namespace::new();
+    /// assert!(ns.loaded_by_name("libnothing.so.1").is_none());
+    /// ```
+    pub fn loaded_by_name(&self, name: &str) -> Option<Library> {
+        let mut guard = self.lock();
+        let state = guard.get_or_insert_with(State::default);
+        let found = if !name.contains('/') {
+            state.by_name(name)
+        } else {
+            let path = Path::new(name);
+            let by_path = path
+                .is_absolute()
+                .then(|| state.by_path.get(path).and_then(upgrade))
+                .flatten();
+            by_path.or_else(|| state.by_id(FileId::of(path).ok()?))
+        };
+        Some(self.ready(guard, found?))
+    }
+
     /// Every object currently loaded in this namespace, in no particular order
     /// (objects loaded without running code included).
     ///
