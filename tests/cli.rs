@@ -90,6 +90,12 @@ fn the_command_is_a_static_executable() {
         !dynamic.contains("(NEEDED)"),
         "staticdl has DT_NEEDED:\n{dynamic}"
     );
+    // The debugger interface survives `strip`: gdb finds plugins it loads.
+    let dynsym = common::readelf("--dyn-syms", exe);
+    assert!(
+        dynsym.contains(" _dl_debug_state") && dynsym.contains(" _r_debug"),
+        "staticdl does not export the debugger interface:\n{dynsym}"
+    );
     let help = run(&["--help"]);
     assert!(help.status.success());
     assert!(stdout(&help).contains("staticdl call FILE SYMBOL"));

@@ -107,3 +107,64 @@ fn gdb_lists_plugins_in_a_static_host() {
         "gdb shows an address range: {line}"
     );
 }
+
+/// A pending breakpoint in a plugin function, set before `run`, fires in a
+/// stripped static host: the loader's event function is `_dl_debug_state` and
+/// the host exports it and `_r_debug` in `.dynsym`, which `strip` keeps.
+#[test]
+fn gdb_pending_breakpoint_in_a_plugin_of_a_stripped_static_host() {
+    for f in ["basic", "order", "chain_a", "nostd", "undefined"] {
+        common::fixture(f);
+    }
+    let stripped = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("static_host-stripped");
+    std::fs::copy(common::static_host(), &stripped).unwrap();
+    let st = Command::new("strip").arg(&stripped).status().unwrap();
+    assert!(st.success());
+    let symbols = common::readelf("-s", &stripped);
+    assert!(!symbols.contains(".symtab"), "still has a symbol table");
+    let dynsym = common::readelf("--dyn-syms", &stripped);
+    assert!(dynsym.contains("_dl_debug_state") && dynsym.contains("_r_debug"));
+    let out = Command::new("gdb")
+        .args([
+            "-nx",
+            "-batch",
+            "-ex",
+            "set breakpoint pending on",
+            "-ex",
+            "break basic_add",
+            "-ex",
+            "run",
+            "-ex",
+            "info registers rdi rsi",
+            "-ex",
+            "kill",
+            "--args",
+        ])
+        .arg(&stripped)
+        .arg(common::fixture_dir())
+        .output()
+        .expect("gdb is installed by .ci/run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let hit = text
+        .lines()
+        .find(|l| l.starts_with("Breakpoint 1,"))
+        .unwrap_or_else(|| {
+            panic!(
+                "the pending breakpoint did not fire:\n{text}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    assert!(
+        hit.contains("basic_add") && hit.contains("libbasic.so"),
+        "{hit}"
+    );
+    // Stopped at the call the host makes: basic_add(2, 3).
+    let reg = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .map(str::to_owned)
+    };
+    assert_eq!(reg("rdi").as_deref(), Some("0x2"), "{text}");
+    assert_eq!(reg("rsi").as_deref(), Some("0x3"), "{text}");
+}

@@ -7,8 +7,9 @@
 //!
 //! In a static musl executable there is no dynamic loader to publish `r_debug`
 //! through `DT_DEBUG`, so the structure is exported there under the conventional
-//! name `_r_debug`, which gdb looks up in a static executable; in any other host the
-//! name would clash with the real loader's, so it stays private there.
+//! name `_r_debug`, and the event function as `_dl_debug_state`, which gdb looks
+//! up in a static executable; in any other host the names would clash with the
+//! real loader's, so they stay private there.
 
 use std::ffi::{c_char, c_void, CString};
 use std::sync::Mutex;
@@ -69,7 +70,22 @@ fn r_debug() -> *mut RDebug {
 }
 
 /// Debuggers put a breakpoint here (`r_brk`) to hear about changes.
-#[no_mangle]
+///
+/// In a static musl executable no other loader defines the conventional name,
+/// so it is exported as `_dl_debug_state`, the name gdb looks for: with it, gdb
+/// loads a plugin's symbols as soon as it is mapped and a pending breakpoint in
+/// a plugin fires. An executable that is stripped keeps it (and `_r_debug`) when
+/// linked with `-Wl,--export-dynamic-symbol=_dl_debug_state` and
+/// `-Wl,--export-dynamic-symbol=_r_debug`. In any other host the name is the
+/// real loader's, so this one stays private.
+///
+/// ```
+/// staticdl_loader::runtime::staticdl_debug_state(); // does nothing by itself
+/// ```
+#[cfg_attr(
+    all(target_env = "musl", target_feature = "crt-static"),
+    export_name = "_dl_debug_state"
+)]
 #[inline(never)]
 pub extern "C" fn staticdl_debug_state() {
     std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
