@@ -9,19 +9,17 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::arch::{Arch, Native};
 use crate::module::Module;
 use crate::options::LoadOptions;
 
-/// The default directories, last in the search order (Debian's multiarch layout
-/// first, as its ld.so.conf has them).
-pub const SYSTEM_DIRS: &[&str] = &[
-    "/lib/x86_64-linux-gnu",
-    "/usr/lib/x86_64-linux-gnu",
-    "/lib64",
-    "/usr/lib64",
-    "/lib",
-    "/usr/lib",
-];
+/// The default directories, last in the search order: the architecture's
+/// (for x86-64, Debian's multiarch layout first, as its ld.so.conf has them).
+///
+/// ```
+/// assert!(staticdl_loader::SYSTEM_DIRS.contains(&"/usr/lib"));
+/// ```
+pub const SYSTEM_DIRS: &[&str] = <Native as Arch>::SYSTEM_DIRS;
 
 /// Expand `$ORIGIN` / `${ORIGIN}` in one search-path entry; `None` when the entry
 /// uses it and there is no origin (an object loaded from memory), as glibc drops

@@ -156,7 +156,10 @@ pub enum ErrorKind {
     #[error("not an ELF file")]
     NotElf,
     /// The file is ELF, but for another class, byte order or machine.
-    #[error("wrong architecture: found {found}, expected ELF64 little-endian x86-64")]
+    #[error(
+        "wrong architecture: found {found}, expected ELF64 little-endian {}",
+        crate::arch::NATIVE_NAME
+    )]
     WrongArch {
         /// What the file declares, for example `ELF32` or `machine AArch64 (183)`.
         found: String,

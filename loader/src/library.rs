@@ -114,13 +114,7 @@ impl Library {
     pub fn is_readable(&self, addr: usize, len: usize) -> bool {
         let m = self.module();
         let vaddr = addr.wrapping_sub(m.mapping.bias()) as u64;
-        let Some(end) = vaddr.checked_add(len as u64) else {
-            return false;
-        };
-        m.image
-            .loads
-            .iter()
-            .any(|s| s.prot.read && vaddr >= s.vaddr && end <= s.end())
+        m.view().readable(vaddr, len as u64)
     }
 
     /// The object's `DT_NEEDED` names, in order.

@@ -327,7 +327,7 @@ impl<'a> Load<'a> {
         let mut r = Relocator::new(&scope);
         // Dependencies first, as glibc does: the reverse of load order.
         for j in (0..self.new.len()).rev() {
-            r.relocate::<Native>(&self.new[j], j)?;
+            r.relocate::<Native>(&self.new[j])?;
         }
         let used = r.used_loaded.clone();
         let args = std::mem::take(&mut r.tlsdesc_args);

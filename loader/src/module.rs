@@ -8,12 +8,12 @@
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 
-use crate::elf::dynamic::{Dynamic, View};
+use crate::elf::dynamic::Dynamic;
 use crate::elf::raw::{Sym, SHN_ABS, STT_GNU_IFUNC};
 use crate::elf::Image;
 use crate::error::{Error, ErrorKind, Result};
 use crate::file::{FileId, OpenFile};
-use crate::map::Mapping;
+use crate::map::{Mapping, View};
 use crate::options::Limits;
 use crate::symbols::{self, SymbolName, Versions};
 
@@ -68,10 +68,7 @@ impl Module {
             return Err(Error::new(path.clone(), ErrorKind::ExecutableStack));
         }
         let mapping = Mapping::new(path, file.fd.as_fd(), &image)?;
-        let view = View {
-            loads: &image.loads,
-            bias: mapping.bias(),
-        };
+        let view = mapping.view();
         let dynamic = Dynamic::read(path, view, image.dynamic, limits)?;
         let versions = Versions::read(path, view, &dynamic)?;
         let tls_id = match image.tls {
@@ -118,10 +115,7 @@ impl Module {
 
     /// The checked view of this module's memory.
     pub fn view(&self) -> View<'_> {
-        View {
-            loads: &self.image.loads,
-            bias: self.mapping.bias(),
-        }
+        self.mapping.view()
     }
 
     /// The `DT_NEEDED` names, in order.

@@ -7,9 +7,10 @@
 
 use std::sync::Arc;
 
+use crate::elf::raw::{Sym, STT_TLS};
 use crate::module::Module;
+use crate::options::SymbolSource;
 use crate::symbols::SymbolName;
-use crate::SymbolSource;
 
 /// Which object a binding came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,52 +32,52 @@ pub(crate) enum Entry<'a> {
 }
 
 /// What a name resolved to.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Binding {
-    /// The address (for an IFUNC: its resolver's address).
-    pub addr: usize,
-    /// Whether `addr` is an IFUNC resolver that still has to be called.
-    pub ifunc: bool,
-    /// Where it came from.
-    pub owner: Owner,
-    /// An IFUNC whose resolver does not lie in its object's code: never called.
-    pub bad_ifunc: bool,
-    /// For a TLS symbol: the defining object's TLS module id (0 otherwise).
-    pub tls_module: usize,
-    /// The symbol's raw `st_value` (for TLS: the offset in the module's block).
-    pub value: u64,
-    /// For a TLS symbol: the size of the defining object's TLS block.
-    pub tls_size: u64,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Binding {
+    /// A plain address.
+    Addr(usize),
+    /// An IFUNC: the address of its resolver, which lies in its object's code and
+    /// is called once everything is relocated.
+    Ifunc(usize),
+    /// A thread-local symbol: its object's TLS module id (0 if the object has no
+    /// `PT_TLS`), its offset in the block, and the block's size.
+    Tls {
+        /// The defining object's TLS module id.
+        module: usize,
+        /// `st_value`: the offset inside the block.
+        offset: u64,
+        /// The size of the block (`p_memsz` of its `PT_TLS`).
+        size: u64,
+        /// `B + st_value`, what a non-TLS relocation against the symbol gets (as
+        /// glibc computes it).
+        addr: usize,
+    },
 }
+
+/// An IFUNC whose resolver does not lie in its object's code: never called.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BadIfunc;
 
 impl Binding {
     /// The binding of definition `sym` in module `m`.
-    pub fn of(m: &Module, sym: &crate::elf::raw::Sym, owner: Owner) -> Binding {
+    pub fn of(m: &Module, sym: &Sym) -> Result<Binding, BadIfunc> {
         let addr = m.address_of(sym);
-        let ifunc = m.is_ifunc(sym);
-        let tls = sym.kind() == crate::elf::raw::STT_TLS;
-        Binding {
-            addr,
-            ifunc,
-            owner,
-            bad_ifunc: ifunc && !m.is_code(addr),
-            tls_module: if tls { m.tls_id } else { 0 },
-            value: sym.value,
-            tls_size: m.tls_size(),
+        if sym.kind() == STT_TLS {
+            return Ok(Binding::Tls {
+                module: m.tls_id,
+                offset: sym.value,
+                size: m.tls_size(),
+                addr,
+            });
         }
-    }
-
-    /// A plain address (host symbols, weak zero).
-    pub fn address(addr: usize, owner: Owner) -> Binding {
-        Binding {
-            addr,
-            ifunc: false,
-            owner,
-            bad_ifunc: false,
-            tls_module: 0,
-            value: addr as u64,
-            tls_size: 0,
+        if m.is_ifunc(sym) {
+            return if m.is_code(addr) {
+                Ok(Binding::Ifunc(addr))
+            } else {
+                Err(BadIfunc)
+            };
         }
+        Ok(Binding::Addr(addr))
     }
 }
 
@@ -109,18 +110,18 @@ impl<'a> Scope<'a> {
         }
     }
 
-    /// The first definition of `name` in scope order.
-    pub fn lookup(&self, name: &SymbolName<'_>) -> Option<Binding> {
+    /// The first definition of `name` in scope order, and where it is.
+    pub fn lookup(&self, name: &SymbolName<'_>) -> Option<(Result<Binding, BadIfunc>, Owner)> {
         for e in &self.entries {
             match e {
                 Entry::Module(m, owner) => {
                     if let Some((_, sym)) = m.find(name) {
-                        return Some(Binding::of(m, &sym, *owner));
+                        return Some((Binding::of(m, &sym), *owner));
                     }
                 }
                 Entry::Source(s) => {
                     if let Some(addr) = s.lookup(name.name(), name.version()) {
-                        return Some(Binding::address(addr, Owner::Host));
+                        return Some((Ok(Binding::Addr(addr)), Owner::Host));
                     }
                 }
             }

@@ -7,9 +7,10 @@
 
 use std::path::Path;
 
-use crate::elf::dynamic::{Dynamic, View};
+use crate::elf::dynamic::Dynamic;
 use crate::elf::raw::*;
 use crate::error::{Error, Result};
+use crate::map::View;
 
 /// The GNU hash of a symbol name (`DT_GNU_HASH`).
 pub const fn gnu_hash(name: &[u8]) -> u32 {

@@ -1,9 +1,11 @@
 //! Machine-specific knowledge, one module per architecture.
 //!
-//! Owns the [`Arch`] trait: how a machine's relocation types map onto the loader's
-//! generic [`RelocKind`]s, and their names for messages. Generic code never matches
-//! on machine or relocation numbers; it asks the `Arch` of the object. It does not
-//! apply relocations (that is `reloc`).
+//! Owns the [`Arch`] trait: the machine number and page size, how a machine's
+//! relocation types map onto the loader's generic [`RelocKind`]s and their names
+//! for messages, the TLS descriptor size and the TLS entry points, and the
+//! system library directories. Generic code never matches on machine or
+//! relocation numbers; it asks the [`Native`] `Arch`. A second architecture is
+//! one more module here. It does not apply relocations (that is `reloc`).
 
 pub(crate) mod x86_64;
 
@@ -51,6 +53,22 @@ pub(crate) enum RelocKind {
 
 /// A machine the loader can relocate for.
 pub(crate) trait Arch {
+    /// `e_machine` of its objects.
+    const MACHINE: u16;
+    /// Its name in messages.
+    const NAME: &'static str;
+    /// The base page size mappings are made in.
+    const PAGE_SIZE: u64;
+    /// The `R_*_RELATIVE` type number (applied on a fast path).
+    const RELATIVE: u32;
+    /// Bytes of a TLS descriptor (`R_*_TLSDESC` target).
+    const TLSDESC_SIZE: u64;
+    /// Where libraries are searched last, in order.
+    const SYSTEM_DIRS: &'static [&'static str];
+    /// The address of the loader's `__tls_get_addr` entry point.
+    fn tls_get_addr() -> usize;
+    /// The address of the dynamic TLS descriptor resolver.
+    fn tlsdesc_dynamic() -> usize;
     /// The generic meaning of relocation type `r_type`.
     fn kind(r_type: u32) -> RelocKind;
     /// The psABI's name for `r_type`, or its number.
@@ -60,3 +78,8 @@ pub(crate) trait Arch {
 /// The architecture this build loads objects for.
 #[cfg(target_arch = "x86_64")]
 pub(crate) type Native = x86_64::X86_64;
+
+/// `e_machine` of the objects this build loads.
+pub(crate) const MACHINE: u16 = <Native as Arch>::MACHINE;
+/// The name of this build's architecture, for messages.
+pub(crate) const NATIVE_NAME: &str = <Native as Arch>::NAME;

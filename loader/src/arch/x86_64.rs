@@ -1,13 +1,110 @@
-//! x86-64 relocation types (System V psABI, AMD64 supplement, table 4.9).
+//! The x86-64 machine (System V psABI, AMD64 supplement).
 //!
-//! Owns the mapping from `R_X86_64_*` numbers to [`RelocKind`] and their names. Types
-//! that only appear in relocatable objects or executables (GOT-relative, PLT32,
-//! `R_X86_64_COPY`) are either mapped to `Unknown` or refused by the generic code.
+//! Owns everything the loader knows about x86-64 in particular: the machine
+//! number and page size, the mapping from `R_X86_64_*` numbers (table 4.9) to
+//! [`RelocKind`] and their names, the TLS descriptor size, the system library
+//! directories of the Debian multiarch layout, and the TLS entry points handed to
+//! plugins (`__tls_get_addr` and the dynamic TLS descriptor resolver, with the
+//! register conventions they must keep). Types that only appear in relocatable
+//! objects or executables (GOT-relative, PLT32, `R_X86_64_COPY`) are either
+//! mapped to `Unknown` or refused by the generic code.
 
 use super::{Arch, RelocKind};
 
 /// The x86-64 machine.
 pub(crate) struct X86_64;
+
+// `__tls_get_addr` is called from general-dynamic code sequences that do not
+// guarantee a 16-byte aligned stack (older compilers), so the entry point realigns
+// it before entering Rust. The TLS descriptor resolver must preserve every register
+// but %rax (and the flags), so it saves the caller-saved ones, including the SSE
+// registers, around the call; it returns the address minus the thread pointer.
+std::arch::global_asm!(
+    ".pushsection .text.staticdl_tls,\"ax\",@progbits",
+    ".p2align 4",
+    ".globl staticdl_tls_get_addr",
+    ".hidden staticdl_tls_get_addr",
+    ".type staticdl_tls_get_addr,@function",
+    "staticdl_tls_get_addr:",
+    "    push rbp",
+    "    mov rbp, rsp",
+    "    and rsp, -16",
+    "    call staticdl_tls_get_addr_slow",
+    "    mov rsp, rbp",
+    "    pop rbp",
+    "    ret",
+    ".size staticdl_tls_get_addr, .-staticdl_tls_get_addr",
+    ".p2align 4",
+    ".globl staticdl_tlsdesc_dynamic",
+    ".hidden staticdl_tlsdesc_dynamic",
+    ".type staticdl_tlsdesc_dynamic,@function",
+    "staticdl_tlsdesc_dynamic:",
+    "    push rbp",
+    "    mov rbp, rsp",
+    "    and rsp, -16",
+    "    sub rsp, 320",
+    "    mov [rsp + 0], rdi",
+    "    mov [rsp + 8], rsi",
+    "    mov [rsp + 16], rdx",
+    "    mov [rsp + 24], rcx",
+    "    mov [rsp + 32], r8",
+    "    mov [rsp + 40], r9",
+    "    mov [rsp + 48], r10",
+    "    mov [rsp + 56], r11",
+    "    movdqu [rsp + 64], xmm0",
+    "    movdqu [rsp + 80], xmm1",
+    "    movdqu [rsp + 96], xmm2",
+    "    movdqu [rsp + 112], xmm3",
+    "    movdqu [rsp + 128], xmm4",
+    "    movdqu [rsp + 144], xmm5",
+    "    movdqu [rsp + 160], xmm6",
+    "    movdqu [rsp + 176], xmm7",
+    "    movdqu [rsp + 192], xmm8",
+    "    movdqu [rsp + 208], xmm9",
+    "    movdqu [rsp + 224], xmm10",
+    "    movdqu [rsp + 240], xmm11",
+    "    movdqu [rsp + 256], xmm12",
+    "    movdqu [rsp + 272], xmm13",
+    "    movdqu [rsp + 288], xmm14",
+    "    movdqu [rsp + 304], xmm15",
+    "    mov rdi, [rax + 8]",
+    "    call staticdl_tls_get_addr_slow",
+    "    sub rax, fs:0",
+    "    mov rdi, [rsp + 0]",
+    "    mov rsi, [rsp + 8]",
+    "    mov rdx, [rsp + 16]",
+    "    mov rcx, [rsp + 24]",
+    "    mov r8, [rsp + 32]",
+    "    mov r9, [rsp + 40]",
+    "    mov r10, [rsp + 48]",
+    "    mov r11, [rsp + 56]",
+    "    movdqu xmm0, [rsp + 64]",
+    "    movdqu xmm1, [rsp + 80]",
+    "    movdqu xmm2, [rsp + 96]",
+    "    movdqu xmm3, [rsp + 112]",
+    "    movdqu xmm4, [rsp + 128]",
+    "    movdqu xmm5, [rsp + 144]",
+    "    movdqu xmm6, [rsp + 160]",
+    "    movdqu xmm7, [rsp + 176]",
+    "    movdqu xmm8, [rsp + 192]",
+    "    movdqu xmm9, [rsp + 208]",
+    "    movdqu xmm10, [rsp + 224]",
+    "    movdqu xmm11, [rsp + 240]",
+    "    movdqu xmm12, [rsp + 256]",
+    "    movdqu xmm13, [rsp + 272]",
+    "    movdqu xmm14, [rsp + 288]",
+    "    movdqu xmm15, [rsp + 304]",
+    "    mov rsp, rbp",
+    "    pop rbp",
+    "    ret",
+    ".size staticdl_tlsdesc_dynamic, .-staticdl_tlsdesc_dynamic",
+    ".popsection",
+);
+
+extern "C" {
+    fn staticdl_tls_get_addr();
+    fn staticdl_tlsdesc_dynamic();
+}
 
 const NAMES: &[(u32, &str, RelocKind)] = &[
     (0, "R_X86_64_NONE", RelocKind::None),
@@ -31,6 +128,29 @@ const NAMES: &[(u32, &str, RelocKind)] = &[
 ];
 
 impl Arch for X86_64 {
+    const MACHINE: u16 = object::elf::EM_X86_64.0;
+    const NAME: &'static str = "x86-64";
+    const PAGE_SIZE: u64 = 4096;
+    const RELATIVE: u32 = object::elf::R_X86_64_RELATIVE.0;
+    const TLSDESC_SIZE: u64 = 16;
+    // Debian's multiarch layout first, as its ld.so.conf has them.
+    const SYSTEM_DIRS: &'static [&'static str] = &[
+        "/lib/x86_64-linux-gnu",
+        "/usr/lib/x86_64-linux-gnu",
+        "/lib64",
+        "/usr/lib64",
+        "/lib",
+        "/usr/lib",
+    ];
+
+    fn tls_get_addr() -> usize {
+        staticdl_tls_get_addr as *const () as usize
+    }
+
+    fn tlsdesc_dynamic() -> usize {
+        staticdl_tlsdesc_dynamic as *const () as usize
+    }
+
     #[inline]
     fn kind(r_type: u32) -> RelocKind {
         // The common types first, without a table walk: this runs per relocation.

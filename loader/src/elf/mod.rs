@@ -17,11 +17,12 @@ use object::elf;
 use object::read::elf::{FileHeader, ProgramHeader};
 use object::LittleEndian as LE;
 
+use crate::arch::{Arch, Native};
 use crate::error::{Error, ErrorKind, Result};
 use crate::Limits;
 
-/// The page size the mapping works in. x86-64 Linux always uses 4 KiB base pages.
-pub(crate) const PAGE: u64 = 4096;
+/// The page size the mapping works in (the architecture's base pages).
+pub(crate) const PAGE: u64 = <Native as Arch>::PAGE_SIZE;
 
 /// Round `v` down to a page boundary.
 pub(crate) fn page_floor(v: u64) -> u64 {
@@ -128,7 +129,7 @@ impl Image {
             .map_err(|_| Error::new(path, ErrorKind::NotElf))?;
         let endian = LE;
         let machine = header.e_machine.get(endian).0;
-        if machine != elf::EM_X86_64.0 {
+        if machine != crate::arch::MACHINE {
             return Err(Error::new(
                 path,
                 ErrorKind::WrongArch {

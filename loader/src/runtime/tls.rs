@@ -8,14 +8,17 @@
 //! are freed when the thread exits (after the thread's registered TLS destructors
 //! ran) and, in every thread, when the module is unloaded.
 //!
-//! Initial-exec TLS (`R_X86_64_TPOFF64`) needs space at a fixed offset from the
-//! thread pointer in every thread, which a host that was not linked for it does not
-//! have; such objects are refused with an error rather than misbehave.
+//! The entry points themselves (register conventions, the thread pointer) are the
+//! architecture's (`arch`). Initial-exec TLS (`R_X86_64_TPOFF64`) needs space at a
+//! fixed offset from the thread pointer in every thread; such objects are refused
+//! with an error rather than misbehave.
 
 use std::alloc::Layout;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Mutex;
+
+use crate::arch::{Arch, Native};
 
 /// `tls_index` of the x86-64 psABI: the argument of `__tls_get_addr`.
 #[repr(C)]
@@ -245,103 +248,16 @@ pub(crate) fn block_if_allocated(id: usize) -> *mut u8 {
         .map_or(std::ptr::null_mut(), |s| s.load(Ordering::Acquire))
 }
 
-/// The Rust side of `__tls_get_addr`.
+/// The Rust side of `__tls_get_addr` and of the TLS descriptor resolver: the
+/// architecture's entry points (`arch`) call it by this name, after aligning the
+/// stack and (for descriptors) saving the registers the ABI says they preserve.
+///
+/// # Safety
+/// `index` points at a `tls_index` the loader relocated for a loaded object.
+#[export_name = "staticdl_tls_get_addr_slow"]
 unsafe extern "C" fn tls_get_addr_impl(index: *const TlsIndex) -> *mut u8 {
     // SAFETY: plugins pass a pointer to a `tls_index` pair the loader relocated.
     unsafe { get_addr(&*index) }
-}
-
-// `__tls_get_addr` is called from general-dynamic code sequences that do not
-// guarantee a 16-byte aligned stack (older compilers), so the entry point realigns
-// it before entering Rust. The TLS descriptor resolver must preserve every register
-// but %rax (and the flags), so it saves the caller-saved ones, including the SSE
-// registers, around the call; it returns the address minus the thread pointer.
-std::arch::global_asm!(
-    ".pushsection .text.staticdl_tls,\"ax\",@progbits",
-    ".p2align 4",
-    ".globl staticdl_tls_get_addr",
-    ".hidden staticdl_tls_get_addr",
-    ".type staticdl_tls_get_addr,@function",
-    "staticdl_tls_get_addr:",
-    "    push rbp",
-    "    mov rbp, rsp",
-    "    and rsp, -16",
-    "    call {imp}",
-    "    mov rsp, rbp",
-    "    pop rbp",
-    "    ret",
-    ".size staticdl_tls_get_addr, .-staticdl_tls_get_addr",
-    ".p2align 4",
-    ".globl staticdl_tlsdesc_dynamic",
-    ".hidden staticdl_tlsdesc_dynamic",
-    ".type staticdl_tlsdesc_dynamic,@function",
-    "staticdl_tlsdesc_dynamic:",
-    "    push rbp",
-    "    mov rbp, rsp",
-    "    and rsp, -16",
-    "    sub rsp, 320",
-    "    mov [rsp + 0], rdi",
-    "    mov [rsp + 8], rsi",
-    "    mov [rsp + 16], rdx",
-    "    mov [rsp + 24], rcx",
-    "    mov [rsp + 32], r8",
-    "    mov [rsp + 40], r9",
-    "    mov [rsp + 48], r10",
-    "    mov [rsp + 56], r11",
-    "    movdqu [rsp + 64], xmm0",
-    "    movdqu [rsp + 80], xmm1",
-    "    movdqu [rsp + 96], xmm2",
-    "    movdqu [rsp + 112], xmm3",
-    "    movdqu [rsp + 128], xmm4",
-    "    movdqu [rsp + 144], xmm5",
-    "    movdqu [rsp + 160], xmm6",
-    "    movdqu [rsp + 176], xmm7",
-    "    movdqu [rsp + 192], xmm8",
-    "    movdqu [rsp + 208], xmm9",
-    "    movdqu [rsp + 224], xmm10",
-    "    movdqu [rsp + 240], xmm11",
-    "    movdqu [rsp + 256], xmm12",
-    "    movdqu [rsp + 272], xmm13",
-    "    movdqu [rsp + 288], xmm14",
-    "    movdqu [rsp + 304], xmm15",
-    "    mov rdi, [rax + 8]",
-    "    call {imp}",
-    "    sub rax, fs:0",
-    "    mov rdi, [rsp + 0]",
-    "    mov rsi, [rsp + 8]",
-    "    mov rdx, [rsp + 16]",
-    "    mov rcx, [rsp + 24]",
-    "    mov r8, [rsp + 32]",
-    "    mov r9, [rsp + 40]",
-    "    mov r10, [rsp + 48]",
-    "    mov r11, [rsp + 56]",
-    "    movdqu xmm0, [rsp + 64]",
-    "    movdqu xmm1, [rsp + 80]",
-    "    movdqu xmm2, [rsp + 96]",
-    "    movdqu xmm3, [rsp + 112]",
-    "    movdqu xmm4, [rsp + 128]",
-    "    movdqu xmm5, [rsp + 144]",
-    "    movdqu xmm6, [rsp + 160]",
-    "    movdqu xmm7, [rsp + 176]",
-    "    movdqu xmm8, [rsp + 192]",
-    "    movdqu xmm9, [rsp + 208]",
-    "    movdqu xmm10, [rsp + 224]",
-    "    movdqu xmm11, [rsp + 240]",
-    "    movdqu xmm12, [rsp + 256]",
-    "    movdqu xmm13, [rsp + 272]",
-    "    movdqu xmm14, [rsp + 288]",
-    "    movdqu xmm15, [rsp + 304]",
-    "    mov rsp, rbp",
-    "    pop rbp",
-    "    ret",
-    ".size staticdl_tlsdesc_dynamic, .-staticdl_tlsdesc_dynamic",
-    ".popsection",
-    imp = sym tls_get_addr_impl,
-);
-
-extern "C" {
-    fn staticdl_tls_get_addr(index: *const TlsIndex) -> *mut u8;
-    fn staticdl_tlsdesc_dynamic();
 }
 
 /// The address of the loader's `__tls_get_addr`, to hand to plugins that import it
@@ -351,10 +267,7 @@ extern "C" {
 /// assert_ne!(staticdl_loader::runtime::tls_get_addr_address(), 0);
 /// ```
 pub fn tls_get_addr_address() -> usize {
-    staticdl_tls_get_addr as *const () as usize
-}
-
-/// The dynamic TLS descriptor resolver written into `R_X86_64_TLSDESC` slots.
-pub(crate) fn tlsdesc_resolver_address() -> usize {
-    staticdl_tlsdesc_dynamic as *const () as usize
+    // Referenced here so that the linker keeps the Rust side the entry calls.
+    std::hint::black_box(tls_get_addr_impl as unsafe extern "C" fn(*const TlsIndex) -> *mut u8);
+    <Native as Arch>::tls_get_addr()
 }

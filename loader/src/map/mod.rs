@@ -3,8 +3,10 @@
 //! Owns [`Mapping`]: one reservation covering the whole image, every segment mapped
 //! from the file inside it with `MAP_FIXED`, `.bss` zeroed and backed by anonymous
 //! pages, holes between segments made inaccessible, and the whole span unmapped when
-//! the `Mapping` is dropped (so every error path after this point releases it). It
-//! does not read the dynamic section or apply relocations.
+//! the `Mapping` is dropped (so every error path after this point releases it). The
+//! mapping keeps the segments it mapped and is the only maker of the [`View`] that
+//! every later stage reads and writes the image through (`view.rs`). It does not
+//! read the dynamic section or apply relocations.
 //!
 //! The path is built for few syscalls, because on a virtual machine they dominate the
 //! cost of a load: the reservation *is* the first segment's mapping (as glibc does),
@@ -23,6 +25,10 @@ use rustix::mm::{MapFlags, MprotectFlags, ProtFlags};
 use crate::elf::{page_ceil, page_floor, Image, LoadSegment, Prot, PAGE};
 use crate::error::{Error, ErrorKind, Result};
 
+mod view;
+
+pub(crate) use view::{Target, View};
+
 /// Writable file-backed segments up to this size are populated at map time: their
 /// pages hold relocations (RELRO, GOT, data with pointers) and would otherwise take
 /// one copy-on-write fault each.
@@ -35,6 +41,10 @@ pub(crate) struct Mapping {
     len: usize,
     /// The load bias: memory address = `bias + p_vaddr`.
     bias: usize,
+    /// The segments mapped, as validated by `Image::parse`.
+    loads: Box<[LoadSegment]>,
+    /// The image's page-aligned span in virtual addresses.
+    span: (u64, u64),
 }
 
 // SAFETY: a `Mapping` is a plain owned address range; nothing in it is tied to the
@@ -127,6 +137,8 @@ impl Mapping {
             ptr,
             len: span,
             bias,
+            loads: image.loads.clone().into_boxed_slice(),
+            span: (image.span_start, image.span_end),
         };
         let displacement = first.vaddr.wrapping_sub(first.offset);
         let mut prev_end = None;
@@ -227,14 +239,32 @@ impl Mapping {
         Ok(())
     }
 
-    /// Change the protection of `[vaddr, vaddr + len)` (page-aligned, inside the
-    /// span); `None` makes it inaccessible.
+    /// Change the protection of `[vaddr, vaddr + len)`, which must be page-aligned
+    /// and inside the span (anything else is refused as malformed); `None` makes
+    /// it inaccessible.
     pub fn protect(&self, path: &Path, vaddr: u64, len: u64, prot: Option<Prot>) -> Result<()> {
+        let inside = vaddr % PAGE == 0
+            && len % PAGE == 0
+            && vaddr >= self.span.0
+            && vaddr.checked_add(len).is_some_and(|end| end <= self.span.1);
+        if !inside {
+            return Err(Error::malformed(
+                path,
+                "protection change outside the object's pages",
+                vaddr,
+            ));
+        }
         let flags = prot.map(mprotect_flags).unwrap_or(MprotectFlags::empty());
-        // SAFETY: callers pass page-aligned ranges inside the span this `Mapping`
-        // owns; changing their protection affects no memory outside it.
+        // SAFETY: [vaddr, vaddr + len) is page-aligned and inside the span this
+        // `Mapping` owns (checked above); changing its protection affects no memory
+        // outside it.
         unsafe { rustix::mm::mprotect(self.addr(vaddr) as *mut c_void, len as usize, flags) }
             .map_err(|e| map_err(path, "mprotect", e))
+    }
+
+    /// The checked view of this mapping's segments.
+    pub fn view(&self) -> View<'_> {
+        View::new(&self.loads, self.bias)
     }
 
     /// Make the `PT_GNU_RELRO` range read-only, once relocation is done.
