@@ -9,6 +9,10 @@
 //! unmaps, then releases the groups it depended on; that is why dependency cycles
 //! need no special case. It does not decide what to load (`load`) or where
 //! (`namespace`).
+//!
+//! Unsafe code is allowed in this module: running the group's init and fini functions
+//! (`init`), under the conditions its load established.
+#![allow(unsafe_code)]
 
 use std::any::Any;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};

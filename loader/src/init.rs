@@ -6,6 +6,11 @@
 //! (glibc's: `DT_INIT` then `DT_INIT_ARRAY` forwards; `DT_FINI_ARRAY` backwards then
 //! `DT_FINI`), and the calls themselves. Which module goes first is the namespace's
 //! decision (dependencies before dependents).
+//!
+//! Unsafe code is allowed in this module: calling the object's init and fini functions,
+//! after checking that each lies in the object's executable segments; running them is
+//! the loader's purpose and the caller's consent.
+#![allow(unsafe_code)]
 
 use std::ffi::c_char;
 

@@ -32,8 +32,8 @@
 //!
 //! What is handled and what is refused is listed in the crate's README.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![warn(missing_docs)]
+#![deny(unsafe_code, unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
 mod arch;
 mod deps;

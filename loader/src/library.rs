@@ -5,6 +5,11 @@
 //! file identity, `DT_NEEDED`, exports) and its lookups: in the object alone, and
 //! breadth-first through its dependencies as `dlsym` with a handle searches. It
 //! does not load or unload anything itself (`namespace`, `group`).
+//!
+//! Unsafe code is allowed in this module: a lookup may call an IFUNC resolver of a
+//! loaded, initialised object (checked to lie in its code) and ask the TLS runtime for
+//! the calling thread's block of a module the handle keeps loaded.
+#![allow(unsafe_code)]
 
 use std::ffi::c_void;
 use std::path::Path;

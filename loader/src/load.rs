@@ -10,6 +10,10 @@
 //! initialiser or touches the namespace's tables: the namespace commits the group
 //! and runs its initialisers after releasing its lock. Dropping a load part-way
 //! unmaps everything it mapped.
+//!
+//! Unsafe code is allowed in this module: it finishes relocation by calling IFUNC
+//! resolvers once every object of the load is relocated.
+#![allow(unsafe_code)]
 
 use std::path::PathBuf;
 use std::sync::Arc;

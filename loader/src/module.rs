@@ -133,7 +133,7 @@ impl Module {
 
     /// The run-time address a definition names (before IFUNC resolution).
     pub fn address_of(&self, sym: &Sym) -> usize {
-        if sym.shndx == SHN_ABS {
+        if sym.shndx == SHN_ABS.0 {
             sym.value as usize
         } else {
             self.mapping.addr(sym.value)

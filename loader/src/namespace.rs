@@ -10,6 +10,10 @@
 //! still running waits for them; the initialising thread itself gets the object
 //! at once (a constructor that opens its own library). It does not canonicalise
 //! paths or remember failures; the facade's registry does.
+//!
+//! Unsafe code is allowed in this module: it runs a committed group's initialisers,
+//! once the groups it uses are initialised.
+#![allow(unsafe_code)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -147,14 +147,14 @@ impl Versions {
                 if d.version != 1 {
                     return Err(bad("DT_VERDEF entry has an unknown version", at));
                 }
-                if d.flags & VER_FLG_BASE == 0 {
+                if d.flags & VER_FLG_BASE.0 == 0 {
                     let aux_at = at
                         .checked_add(d.aux.into())
                         .ok_or_else(|| bad("DT_VERDEF aux offset", at))?;
                     let aux: Verdaux = view
                         .read(aux_at)
                         .ok_or_else(|| bad("DT_VERDEF aux entry unreadable", aux_at))?;
-                    v.set(path, d.ndx & VERSYM_INDEX, aux.name, d.hash, dynamic, at)?;
+                    v.set(path, d.ndx & VERSYM_VERSION, aux.name, d.hash, dynamic, at)?;
                 }
                 if d.next == 0 {
                     break;
@@ -181,7 +181,7 @@ impl Versions {
                         .ok_or_else(|| bad("DT_VERNEED aux entry unreadable", aux_at))?;
                     v.set(
                         path,
-                        a.other & VERSYM_INDEX,
+                        a.other & VERSYM_VERSION,
                         a.name,
                         a.hash,
                         dynamic,
@@ -242,7 +242,7 @@ fn is_definition(sym: &Sym) -> bool {
     sym.is_defined()
         && matches!(sym.bind(), STB_GLOBAL | STB_WEAK | STB_GNU_UNIQUE)
         && !matches!(sym.kind(), STT_SECTION | STT_FILE)
-        && (sym.value != 0 || sym.kind() == STT_TLS || sym.shndx == SHN_ABS)
+        && (sym.value != 0 || sym.kind() == STT_TLS || sym.shndx == SHN_ABS.0)
         && matches!(sym.visibility(), STV_DEFAULT | STV_PROTECTED)
 }
 
@@ -304,10 +304,10 @@ fn matches(d: &Dynamic, versions: &Versions, idx: u32, sym: &Sym, name: &SymbolN
         Some(v) => v.get(idx as usize).unwrap_or(1),
         None => return true, // an unversioned object satisfies any request
     };
-    let index = vs & VERSYM_INDEX;
+    let index = vs & VERSYM_VERSION;
     match name.version_hash() {
         // Unversioned lookups see default (`@@`) and unversioned definitions only.
-        None => vs & VERSYM_HIDDEN == 0,
+        None => vs & VERSYM_HIDDEN.0 == 0,
         Some((want, want_hash)) => {
             if index < 2 {
                 return true;
@@ -326,7 +326,7 @@ pub(crate) fn required_version<'d>(
     versions: &Versions,
     idx: u32,
 ) -> Option<&'d [u8]> {
-    let vs = d.versym.as_ref()?.get(idx as usize)? & VERSYM_INDEX;
+    let vs = d.versym.as_ref()?.get(idx as usize)? & VERSYM_VERSION;
     if vs < 2 {
         return None;
     }
@@ -367,7 +367,7 @@ pub(crate) fn exported(d: &Dynamic) -> Vec<u32> {
                     && d.versym
                         .as_ref()
                         .and_then(|v| v.get(i))
-                        .is_none_or(|vs| vs & VERSYM_HIDDEN == 0)
+                        .is_none_or(|vs| vs & VERSYM_HIDDEN.0 == 0)
             })
         })
         .map(|i| i as u32)

@@ -8,6 +8,12 @@
 //! register conventions they must keep). Types that only appear in relocatable
 //! objects or executables (GOT-relative, PLT32, `R_X86_64_COPY`) are either
 //! mapped to `Unknown` or refused by the generic code.
+//!
+//! Unsafe code is allowed in this module: the TLS entry points are assembly with the
+//! register conventions the psABI fixes.
+#![allow(unsafe_code)]
+
+use object::elf;
 
 use super::{Arch, RelocKind};
 
@@ -107,31 +113,75 @@ extern "C" {
 }
 
 const NAMES: &[(u32, &str, RelocKind)] = &[
-    (0, "R_X86_64_NONE", RelocKind::None),
-    (1, "R_X86_64_64", RelocKind::Absolute),
-    (2, "R_X86_64_PC32", RelocKind::Pc32),
-    (5, "R_X86_64_COPY", RelocKind::Copy),
-    (6, "R_X86_64_GLOB_DAT", RelocKind::GlobDat),
-    (7, "R_X86_64_JUMP_SLOT", RelocKind::JumpSlot),
-    (8, "R_X86_64_RELATIVE", RelocKind::Relative),
-    (10, "R_X86_64_32", RelocKind::Abs32),
-    (11, "R_X86_64_32S", RelocKind::Abs32Signed),
-    (16, "R_X86_64_DTPMOD64", RelocKind::DtpMod),
-    (17, "R_X86_64_DTPOFF64", RelocKind::DtpOff),
-    (18, "R_X86_64_TPOFF64", RelocKind::TpOff),
-    (21, "R_X86_64_DTPOFF32", RelocKind::Tls),
-    (23, "R_X86_64_TPOFF32", RelocKind::TpOff),
-    (24, "R_X86_64_PC64", RelocKind::Pc64),
-    (36, "R_X86_64_TLSDESC", RelocKind::TlsDesc),
-    (37, "R_X86_64_IRELATIVE", RelocKind::IRelative),
-    (38, "R_X86_64_RELATIVE64", RelocKind::Relative),
+    (elf::R_X86_64_NONE.0, "R_X86_64_NONE", RelocKind::None),
+    (elf::R_X86_64_64.0, "R_X86_64_64", RelocKind::Absolute),
+    (elf::R_X86_64_PC32.0, "R_X86_64_PC32", RelocKind::Pc32),
+    (elf::R_X86_64_COPY.0, "R_X86_64_COPY", RelocKind::Copy),
+    (
+        elf::R_X86_64_GLOB_DAT.0,
+        "R_X86_64_GLOB_DAT",
+        RelocKind::GlobDat,
+    ),
+    (
+        elf::R_X86_64_JUMP_SLOT.0,
+        "R_X86_64_JUMP_SLOT",
+        RelocKind::JumpSlot,
+    ),
+    (
+        elf::R_X86_64_RELATIVE.0,
+        "R_X86_64_RELATIVE",
+        RelocKind::Relative,
+    ),
+    (elf::R_X86_64_32.0, "R_X86_64_32", RelocKind::Abs32),
+    (elf::R_X86_64_32S.0, "R_X86_64_32S", RelocKind::Abs32Signed),
+    (
+        elf::R_X86_64_DTPMOD64.0,
+        "R_X86_64_DTPMOD64",
+        RelocKind::DtpMod,
+    ),
+    (
+        elf::R_X86_64_DTPOFF64.0,
+        "R_X86_64_DTPOFF64",
+        RelocKind::DtpOff,
+    ),
+    (
+        elf::R_X86_64_TPOFF64.0,
+        "R_X86_64_TPOFF64",
+        RelocKind::TpOff,
+    ),
+    (
+        elf::R_X86_64_DTPOFF32.0,
+        "R_X86_64_DTPOFF32",
+        RelocKind::Tls,
+    ),
+    (
+        elf::R_X86_64_TPOFF32.0,
+        "R_X86_64_TPOFF32",
+        RelocKind::TpOff,
+    ),
+    (elf::R_X86_64_PC64.0, "R_X86_64_PC64", RelocKind::Pc64),
+    (
+        elf::R_X86_64_TLSDESC.0,
+        "R_X86_64_TLSDESC",
+        RelocKind::TlsDesc,
+    ),
+    (
+        elf::R_X86_64_IRELATIVE.0,
+        "R_X86_64_IRELATIVE",
+        RelocKind::IRelative,
+    ),
+    (
+        elf::R_X86_64_RELATIVE64.0,
+        "R_X86_64_RELATIVE64",
+        RelocKind::Relative,
+    ),
 ];
 
 impl Arch for X86_64 {
-    const MACHINE: u16 = object::elf::EM_X86_64.0;
+    const MACHINE: u16 = elf::EM_X86_64.0;
     const NAME: &'static str = "x86-64";
     const PAGE_SIZE: u64 = 4096;
-    const RELATIVE: u32 = object::elf::R_X86_64_RELATIVE.0;
+    const RELATIVE: u32 = elf::R_X86_64_RELATIVE.0;
     const TLSDESC_SIZE: u64 = 16;
     // Debian's multiarch layout first, as its ld.so.conf has them.
     const SYSTEM_DIRS: &'static [&'static str] = &[
@@ -154,11 +204,15 @@ impl Arch for X86_64 {
     #[inline]
     fn kind(r_type: u32) -> RelocKind {
         // The common types first, without a table walk: this runs per relocation.
+        const RELATIVE: u32 = elf::R_X86_64_RELATIVE.0;
+        const GLOB_DAT: u32 = elf::R_X86_64_GLOB_DAT.0;
+        const JUMP_SLOT: u32 = elf::R_X86_64_JUMP_SLOT.0;
+        const ABSOLUTE: u32 = elf::R_X86_64_64.0;
         match r_type {
-            8 => RelocKind::Relative,
-            6 => RelocKind::GlobDat,
-            7 => RelocKind::JumpSlot,
-            1 => RelocKind::Absolute,
+            RELATIVE => RelocKind::Relative,
+            GLOB_DAT => RelocKind::GlobDat,
+            JUMP_SLOT => RelocKind::JumpSlot,
+            ABSOLUTE => RelocKind::Absolute,
             _ => NAMES
                 .iter()
                 .find(|e| e.0 == r_type)

@@ -140,7 +140,7 @@ impl Dynamic {
                 .read(at)
                 .ok_or_else(|| Error::malformed(path, "dynamic entry unreadable", at))?;
             let v = Some(d.val);
-            match d.tag {
+            match DynamicTag(d.tag) {
                 DT_NULL => {
                     terminated = true;
                     break;
@@ -208,7 +208,7 @@ impl Dynamic {
     }
 
     fn validate(path: &Path, view: View<'_>, t: Tags, at: u64) -> Result<Dynamic> {
-        if t.flags_1 & object::elf::DF_1_PIE.0 != 0 {
+        if t.flags_1 & DF_1_PIE.0 != 0 {
             // What glibc's dlopen refuses: an executable, which PT_INTERP alone
             // does not make an object.
             return Err(Error::new(
@@ -218,7 +218,7 @@ impl Dynamic {
                 },
             ));
         }
-        if t.textrel || t.flags & DF_TEXTREL != 0 {
+        if t.textrel || t.flags & DF_TEXTREL.0 != 0 {
             return Err(Error::new(
                 path,
                 ErrorKind::WritableCode {
@@ -301,8 +301,7 @@ impl Dynamic {
             ));
         }
         if let Some(n) = nsyms {
-            // SAFETY: shrinking a validated view keeps it inside the same range.
-            symtab = unsafe { Raw::new(view.read_only(symtab_addr, 0).unwrap_or(0), n) };
+            symtab = symtab.truncated(n);
         }
         let versym = match t.versym {
             Some(a) => Some(view.open_table::<u16>(path, "DT_VERSYM", a)?),
@@ -351,7 +350,7 @@ impl Dynamic {
             fini: t.fini.filter(|&a| a != 0),
             init_array,
             fini_array,
-            symbolic: t.symbolic || t.flags & DF_SYMBOLIC != 0,
+            symbolic: t.symbolic || t.flags & DF_SYMBOLIC.0 != 0,
         })
     }
 
@@ -420,13 +419,13 @@ impl Dynamic {
         let mut rel_sz = t.relsz;
         let (plt_rela, plt_rel) = match (t.jmprel, t.pltrel) {
             (None, _) => (Raw::empty(), Raw::empty()),
-            (Some(_), Some(p)) if p == DT_RELA as u64 => {
+            (Some(_), Some(p)) if p == DT_RELA.0 as u64 => {
                 let plt = table(path, view, "DT_JMPREL", t.jmprel, t.pltrelsz, Some(24))?;
                 // Some linkers make DT_RELA's range include the PLT relocations.
                 rela_sz = trim_overlap(t.rela, rela_sz, t.jmprel, t.pltrelsz);
                 (plt, Raw::empty())
             }
-            (Some(_), Some(p)) if p == DT_REL as u64 => {
+            (Some(_), Some(p)) if p == DT_REL.0 as u64 => {
                 let plt = table(path, view, "DT_JMPREL", t.jmprel, t.pltrelsz, Some(16))?;
                 rel_sz = trim_overlap(t.rel, rel_sz, t.jmprel, t.pltrelsz);
                 (Raw::empty(), plt)

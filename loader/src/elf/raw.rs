@@ -6,6 +6,12 @@
 //! version records), and [`Raw`], the only way the loader reads them: a bounded,
 //! unaligned, reference-free view of a validated range of the image. It does not
 //! decide which ranges are valid; [`super::dynamic`] does.
+//!
+//! Unsafe code is allowed in this module: reads records of a mapped image through raw
+//! addresses ([`Raw`]), which is what lets later stages read tables without forming
+//! references into plugin memory; every read is bounded by a length fixed when the
+//! range was validated.
+#![allow(unsafe_code)]
 
 use std::marker::PhantomData;
 
@@ -30,17 +36,17 @@ pub(crate) struct Sym {
 }
 
 impl Sym {
-    pub fn bind(&self) -> u8 {
-        self.info >> 4
+    pub fn bind(&self) -> SymbolBind {
+        SymbolBind(self.info >> 4)
     }
-    pub fn kind(&self) -> u8 {
-        self.info & 0xf
+    pub fn kind(&self) -> SymbolType {
+        SymbolType(self.info & 0xf)
     }
-    pub fn visibility(&self) -> u8 {
-        self.other & 0x3
+    pub fn visibility(&self) -> SymbolVisibility {
+        SymbolVisibility(self.other & 0x3)
     }
     pub fn is_defined(&self) -> bool {
-        self.shndx != SHN_UNDEF
+        self.shndx != SHN_UNDEF.0
     }
 }
 
@@ -169,6 +175,14 @@ impl<T: Pod> Raw<T> {
         }
     }
 
+    /// The first `n` records (all of them if there are fewer).
+    pub fn truncated(self, n: usize) -> Self {
+        Raw {
+            len: self.len.min(n),
+            ..self
+        }
+    }
+
     /// Number of records.
     pub fn len(&self) -> usize {
         self.len
@@ -219,70 +233,24 @@ impl Raw<u8> {
     }
 }
 
-// SAFETY: a `Raw` is an address range into an immutable mapping owned by the same
-// module; reading it from any thread is fine.
-unsafe impl<T> Send for Raw<T> {}
-// SAFETY: as above; no interior mutability.
-unsafe impl<T> Sync for Raw<T> {}
+// SAFETY: a `Raw` of plain-old-data records is an address range into an
+// immutable mapping owned by the same module; reading it from any thread is fine.
+unsafe impl<T: Pod + Send> Send for Raw<T> {}
+// SAFETY: as above; `&Raw` only reads, and `Pod` records have no interior
+// mutability.
+unsafe impl<T: Pod + Sync> Sync for Raw<T> {}
 
-pub(crate) const SHN_UNDEF: u16 = 0;
-pub(crate) const SHN_ABS: u16 = 0xfff1;
-
-pub(crate) const STB_LOCAL: u8 = 0;
-pub(crate) const STB_GLOBAL: u8 = 1;
-pub(crate) const STB_WEAK: u8 = 2;
-pub(crate) const STB_GNU_UNIQUE: u8 = 10;
-
-pub(crate) const STT_SECTION: u8 = 3;
-pub(crate) const STT_FILE: u8 = 4;
-pub(crate) const STT_TLS: u8 = 6;
-pub(crate) const STT_GNU_IFUNC: u8 = 10;
-
-pub(crate) const STV_DEFAULT: u8 = 0;
-pub(crate) const STV_PROTECTED: u8 = 3;
-
-pub(crate) const DT_NULL: i64 = 0;
-pub(crate) const DT_NEEDED: i64 = 1;
-pub(crate) const DT_PLTRELSZ: i64 = 2;
-pub(crate) const DT_HASH: i64 = 4;
-pub(crate) const DT_STRTAB: i64 = 5;
-pub(crate) const DT_SYMTAB: i64 = 6;
-pub(crate) const DT_RELA: i64 = 7;
-pub(crate) const DT_RELASZ: i64 = 8;
-pub(crate) const DT_RELAENT: i64 = 9;
-pub(crate) const DT_STRSZ: i64 = 10;
-pub(crate) const DT_SYMENT: i64 = 11;
-pub(crate) const DT_INIT: i64 = 12;
-pub(crate) const DT_FINI: i64 = 13;
-pub(crate) const DT_SONAME: i64 = 14;
-pub(crate) const DT_RPATH: i64 = 15;
-pub(crate) const DT_SYMBOLIC: i64 = 16;
-pub(crate) const DT_REL: i64 = 17;
-pub(crate) const DT_RELSZ: i64 = 18;
-pub(crate) const DT_RELENT: i64 = 19;
-pub(crate) const DT_PLTREL: i64 = 20;
-pub(crate) const DT_TEXTREL: i64 = 22;
-pub(crate) const DT_JMPREL: i64 = 23;
-pub(crate) const DT_INIT_ARRAY: i64 = 25;
-pub(crate) const DT_FINI_ARRAY: i64 = 26;
-pub(crate) const DT_INIT_ARRAYSZ: i64 = 27;
-pub(crate) const DT_FINI_ARRAYSZ: i64 = 28;
-pub(crate) const DT_RUNPATH: i64 = 29;
-pub(crate) const DT_FLAGS: i64 = 30;
-pub(crate) const DT_FLAGS_1: i64 = object::elf::DT_FLAGS_1.0;
-pub(crate) const DT_RELRSZ: i64 = 35;
-pub(crate) const DT_RELR: i64 = 36;
-pub(crate) const DT_RELRENT: i64 = 37;
-pub(crate) const DT_GNU_HASH: i64 = 0x6fff_fef5;
-pub(crate) const DT_VERSYM: i64 = 0x6fff_fff0;
-pub(crate) const DT_VERDEF: i64 = 0x6fff_fffc;
-pub(crate) const DT_VERDEFNUM: i64 = 0x6fff_fffd;
-pub(crate) const DT_VERNEED: i64 = 0x6fff_fffe;
-pub(crate) const DT_VERNEEDNUM: i64 = 0x6fff_ffff;
-
-pub(crate) const DF_SYMBOLIC: u64 = 0x2;
-pub(crate) const DF_TEXTREL: u64 = 0x4;
-
-pub(crate) const VER_FLG_BASE: u16 = 0x1;
-pub(crate) const VERSYM_HIDDEN: u16 = 0x8000;
-pub(crate) const VERSYM_INDEX: u16 = 0x7fff;
+// The ELF constants, as `object` spells them. Symbol fields are compared as
+// `object`'s newtypes (`Sym::bind` and friends return them); the table tags are
+// matched as `DynamicTag(tag)`; shndx, version flags and dynamic flags as their
+// raw values (`.0`).
+pub(crate) use object::elf::{
+    DynamicTag, SymbolBind, SymbolType, SymbolVisibility, DF_1_PIE, DF_SYMBOLIC, DF_TEXTREL,
+    DT_FINI, DT_FINI_ARRAY, DT_FINI_ARRAYSZ, DT_FLAGS, DT_FLAGS_1, DT_GNU_HASH, DT_HASH, DT_INIT,
+    DT_INIT_ARRAY, DT_INIT_ARRAYSZ, DT_JMPREL, DT_NEEDED, DT_NULL, DT_PLTREL, DT_PLTRELSZ, DT_REL,
+    DT_RELA, DT_RELAENT, DT_RELASZ, DT_RELENT, DT_RELR, DT_RELRENT, DT_RELRSZ, DT_RELSZ, DT_RPATH,
+    DT_RUNPATH, DT_SONAME, DT_STRSZ, DT_STRTAB, DT_SYMBOLIC, DT_SYMENT, DT_SYMTAB, DT_TEXTREL,
+    DT_VERDEF, DT_VERDEFNUM, DT_VERNEED, DT_VERNEEDNUM, DT_VERSYM, SHN_ABS, SHN_UNDEF, STB_GLOBAL,
+    STB_GNU_UNIQUE, STB_LOCAL, STB_WEAK, STT_FILE, STT_GNU_IFUNC, STT_SECTION, STT_TLS,
+    STV_DEFAULT, STV_PROTECTED, VERSYM_HIDDEN, VERSYM_VERSION, VER_FLG_BASE,
+};

@@ -14,6 +14,11 @@
 //! already maps there is not mapped a second time. Small writable segments are mapped
 //! with `MAP_POPULATE`, since relocation will write every page of them anyway and one
 //! populate is cheaper than a page fault per page.
+//!
+//! Unsafe code is allowed in this module: `mmap`, `mprotect` and `munmap` of the
+//! object's own reservation, and zeroing the tail of its last file page; every range is
+//! inside the span the `Mapping` owns.
+#![allow(unsafe_code)]
 
 use std::ffi::c_void;
 use std::os::fd::BorrowedFd;

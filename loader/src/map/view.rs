@@ -6,6 +6,11 @@
 //! [`Raw`] table views of read-only ranges, and [`Target`]s: checked places to
 //! write, the only way a relocation writes. It does not decide what to write
 //! (`reloc`) or change protections (`Mapping`).
+//!
+//! Unsafe code is allowed in this module: the reads and writes of a mapped image, each
+//! inside a segment whose bounds and protection were checked against the mapping that
+//! owns the memory.
+#![allow(unsafe_code)]
 
 use std::marker::PhantomData;
 use std::path::Path;

@@ -104,6 +104,8 @@ impl Iterator for Relr<'_> {
 }
 
 #[cfg(test)]
+// The tests build table views over their own arrays.
+#[allow(unsafe_code)]
 mod tests {
     use super::*;
 

@@ -9,6 +9,10 @@
 //! relocated, so their resolvers run against relocated code. Missing imports are
 //! all collected before the load fails. It does not change protections (RELRO is
 //! the mapping's) and runs no code except IFUNC resolvers.
+//!
+//! Unsafe code is allowed in one function here, [`Relocator::finish`]: calling IFUNC
+//! resolvers of relocated objects, and writing their results to targets checked when
+//! they were deferred.
 
 mod compute;
 mod decode;
@@ -320,6 +324,7 @@ impl<'s, 'a> Relocator<'s, 'a> {
     /// it runs that object's code, which the caller must have decided to trust, and
     /// every module of the load must be fully relocated and still mapped, with
     /// RELRO not yet applied.
+    #[allow(unsafe_code)]
     pub unsafe fn finish(self, run_code: bool) -> Result<()> {
         for d in self.deferred {
             let value = if run_code {

@@ -5,6 +5,9 @@
 //! [`std::env::args_os`] and [`std::env::vars_os`] into NUL-terminated C arrays
 //! that are never freed. It does not decide when initialisers run (the load
 //! does).
+//!
+//! Unsafe code is allowed in this module: its tests walk the C arrays it builds.
+#![allow(unsafe_code)]
 
 use std::ffi::{c_char, CString, OsString};
 use std::os::unix::ffi::OsStringExt;

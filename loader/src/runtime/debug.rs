@@ -10,6 +10,11 @@
 //! name `_r_debug`, and the event function as `_dl_debug_state`, which gdb looks
 //! up in a static executable; in any other host the names would clash with the
 //! real loader's, so they stay private there.
+//!
+//! Unsafe code is allowed in this module: the `r_debug` structure and its `link_map`
+//! chain are read by debuggers through raw pointers, and publishing it writes the
+//! executable's `DT_DEBUG` slot.
+#![allow(unsafe_code)]
 
 use std::ffi::{c_char, c_void, CString};
 use std::sync::Mutex;

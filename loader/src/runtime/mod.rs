@@ -7,6 +7,10 @@
 //! ran. Everything here is reachable by plugin code through addresses the host
 //! hands out (a libc provider); nothing is exported under a libc name, so a host
 //! that merely links the loader is unchanged.
+//!
+//! Unsafe code is allowed in this module: the thread-exit hook uses the host's POSIX
+//! thread-specific-data functions.
+#![allow(unsafe_code)]
 
 mod args;
 mod debug;

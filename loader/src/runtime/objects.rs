@@ -8,6 +8,10 @@
 //! init finds it), and leaves it after its fini functions ran, before it is
 //! unmapped. Readers hold a read lock while their callback runs, so the list stays
 //! consistent under concurrent load and unload.
+//!
+//! Unsafe code is allowed in this module: `dl_iterate_phdr`-style callbacks are foreign
+//! functions called with pointers to the list's entries.
+#![allow(unsafe_code)]
 
 use std::any::Any;
 use std::ffi::{c_char, c_int, c_void, CString};

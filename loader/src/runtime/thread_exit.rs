@@ -5,6 +5,11 @@
 //! given, so that object is not unmapped while a destructor pointing into it is
 //! pending (glibc's rule): an unload requested meanwhile completes when the last such
 //! thread exits. Destructors run at thread exit in reverse order of registration.
+//!
+//! Unsafe code is allowed in this module: per-thread destructor lists are leaked boxes
+//! that must stay usable while other thread-local destructors run, and the destructors
+//! are foreign functions.
+#![allow(unsafe_code)]
 
 use std::cell::Cell;
 use std::ffi::{c_int, c_void};

@@ -12,6 +12,11 @@
 //! architecture's (`arch`). Initial-exec TLS (`R_X86_64_TPOFF64`) needs space at a
 //! fixed offset from the thread pointer in every thread; such objects are refused
 //! with an error rather than misbehave.
+//!
+//! Unsafe code is allowed in this module: per-thread TLS blocks are raw allocations
+//! shared with plugin code, reached from the `__tls_get_addr` and descriptor entry
+//! points.
+#![allow(unsafe_code)]
 
 use std::alloc::Layout;
 use std::cell::Cell;
