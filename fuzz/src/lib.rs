@@ -40,11 +40,21 @@ pub fn write_input(data: &[u8]) -> &'static Path {
 /// Panic if any mapping of `path` is left in this process, or any object in the
 /// process-wide object list (the targets load nothing else).
 pub fn assert_unmapped(path: &Path) {
+    assert_no_mapping(|line| line.ends_with(&*path.to_string_lossy()));
+}
+
+/// As [`assert_unmapped`], for an input loaded from memory as `name`: the kernel
+/// lists its anonymous file as `/memfd:NAME (deleted)`.
+pub fn assert_unmapped_name(name: &str) {
+    let memfd = format!("/memfd:{name}");
+    assert_no_mapping(|line| line.contains(&memfd));
+}
+
+fn assert_no_mapping(matches: impl Fn(&str) -> bool) {
     let (adds, subs) = staticdl_loader::runtime::phdr_counts();
     assert_eq!(adds, subs, "objects left in the object list");
     let maps = std::fs::read_to_string("/proc/self/maps").expect("reading /proc/self/maps");
-    let p = path.to_string_lossy();
-    if let Some(line) = maps.lines().find(|l| l.ends_with(&*p)) {
+    if let Some(line) = maps.lines().find(|l| matches(l)) {
         panic!("mapping of the input left after unload: {line}");
     }
 }
