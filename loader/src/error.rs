@@ -199,6 +199,18 @@ pub enum ErrorKind {
         /// What asks for it, and why it cannot be honoured.
         what: String,
     },
+    /// The static TLS surplus has no room for an initial-exec TLS block.
+    #[error("static TLS surplus exhausted: a block of {needed} bytes (alignment {align}) does not fit; {available} of {total} bytes are free (build the host with a larger STATICDL_STATIC_TLS_SIZE)")]
+    StaticTlsExhausted {
+        /// The block's size (`p_memsz` of the object's `PT_TLS`).
+        needed: u64,
+        /// Its alignment.
+        align: u64,
+        /// The largest free range.
+        available: u64,
+        /// The surplus's usable size.
+        total: u64,
+    },
     /// A segment is both writable and executable, or the object needs text
     /// relocations (`DT_TEXTREL`); both would need writable code.
     #[error("refusing writable code: {what}")]

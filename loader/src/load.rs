@@ -27,6 +27,7 @@ use crate::init;
 use crate::module::Module;
 use crate::options::{LoadOptions, SymbolSource};
 use crate::reloc::Relocator;
+use crate::runtime::tls;
 use crate::scope::{Owner, Scope};
 
 /// An object of an earlier load: its group and its index there.
@@ -328,6 +329,9 @@ impl<'a> Load<'a> {
         for s in &self.opts.last {
             scope.push_source(s);
         }
+        // What only a dynamic linker defines (`__tls_get_addr`, ...), for every
+        // object, whatever the host provides.
+        scope.push_source(&crate::runtime::RTLD);
         let mut r = Relocator::new(&scope);
         // Dependencies first, as glibc does: the reverse of load order.
         for j in (0..self.new.len()).rev() {
@@ -335,10 +339,38 @@ impl<'a> Load<'a> {
         }
         let used = r.used_loaded.clone();
         let args = std::mem::take(&mut r.tlsdesc_args);
+        let statics = std::mem::take(&mut r.static_modules);
         // SAFETY: every module of the load is relocated; resolvers were checked
         // to lie in their objects' code; `run_code` is the caller's consent.
         unsafe { r.finish(self.opts.run_code)? };
+        if self.opts.run_code {
+            self.install_static_tls(&statics)?;
+        }
         Ok((used, args))
+    }
+
+    /// Write the (relocated) TLS images of the modules placed in the static
+    /// surplus into every thread, before any code of theirs can run.
+    fn install_static_tls(&self, modules: &[usize]) -> Result<()> {
+        for &id in modules {
+            if tls::install_static(id).is_err() {
+                let (size, _) = tls::shape(id);
+                let who = self
+                    .new
+                    .iter()
+                    .find(|m| m.tls_id == id)
+                    .map_or_else(|| self.new[0].path.clone(), |m| m.path.clone());
+                return Err(Error::new(
+                    who,
+                    ErrorKind::TlsUnsupported {
+                        what: format!(
+                            "the initial-exec TLS block ({size} bytes, with an initialised image) cannot be put in place in the threads that already run: this host does not let the loader reach them (a static musl host does; a glibc host only while it has a single thread)"
+                        ),
+                    },
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// RELRO read-only, and the init and fini lists read and checked.

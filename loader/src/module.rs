@@ -90,6 +90,9 @@ impl Module {
                     filesz: t.filesz as usize,
                     memsz: t.memsz as usize,
                     align: align as usize,
+                    static_tpoff: None,
+                    installed: false,
+                    dynamic_used: false,
                 })
             }
             _ => 0,

@@ -41,8 +41,11 @@ pub(crate) enum RelocKind {
     DtpMod,
     /// `R_X86_64_DTPOFF64`: `S + A` as an offset in its TLS block.
     DtpOff,
-    /// Static-TLS offset from the thread pointer (initial-exec): refused.
+    /// `R_X86_64_TPOFF64`: the offset of `S + A` from the thread pointer
+    /// (initial-exec TLS, placed in the static surplus), 64 bits.
     TpOff,
+    /// `R_X86_64_TPOFF32`: the same, 32 bits signed.
+    TpOff32,
     /// `R_X86_64_TLSDESC`: a TLS descriptor (resolver, argument).
     TlsDesc,
     /// Another thread-local-storage relocation the loader does not handle.
@@ -69,6 +72,11 @@ pub(crate) trait Arch {
     fn tls_get_addr() -> usize;
     /// The address of the dynamic TLS descriptor resolver.
     fn tlsdesc_dynamic() -> usize;
+    /// The address of the static TLS descriptor resolver: it returns the
+    /// descriptor's argument, an offset from the thread pointer.
+    fn tlsdesc_static() -> usize;
+    /// The calling thread's thread pointer (what `TPOFF` offsets are relative to).
+    fn thread_pointer() -> usize;
     /// The generic meaning of relocation type `r_type`.
     fn kind(r_type: u32) -> RelocKind;
     /// The psABI's name for `r_type`, or its number.

@@ -104,12 +104,23 @@ std::arch::global_asm!(
     "    pop rbp",
     "    ret",
     ".size staticdl_tlsdesc_dynamic, .-staticdl_tlsdesc_dynamic",
+    // A descriptor of static (initial-exec) TLS: its argument already is the
+    // offset from the thread pointer.
+    ".p2align 4",
+    ".globl staticdl_tlsdesc_static",
+    ".hidden staticdl_tlsdesc_static",
+    ".type staticdl_tlsdesc_static,@function",
+    "staticdl_tlsdesc_static:",
+    "    mov rax, [rax + 8]",
+    "    ret",
+    ".size staticdl_tlsdesc_static, .-staticdl_tlsdesc_static",
     ".popsection",
 );
 
 extern "C" {
     fn staticdl_tls_get_addr();
     fn staticdl_tlsdesc_dynamic();
+    fn staticdl_tlsdesc_static();
 }
 
 const NAMES: &[(u32, &str, RelocKind)] = &[
@@ -157,7 +168,7 @@ const NAMES: &[(u32, &str, RelocKind)] = &[
     (
         elf::R_X86_64_TPOFF32.0,
         "R_X86_64_TPOFF32",
-        RelocKind::TpOff,
+        RelocKind::TpOff32,
     ),
     (elf::R_X86_64_PC64.0, "R_X86_64_PC64", RelocKind::Pc64),
     (
@@ -199,6 +210,22 @@ impl Arch for X86_64 {
 
     fn tlsdesc_dynamic() -> usize {
         staticdl_tlsdesc_dynamic as *const () as usize
+    }
+
+    fn tlsdesc_static() -> usize {
+        staticdl_tlsdesc_static as *const () as usize
+    }
+
+    #[inline]
+    fn thread_pointer() -> usize {
+        let tp: usize;
+        // SAFETY: on x86-64 Linux `%fs:0` holds the thread pointer itself (the
+        // TCB's self pointer, which both musl and glibc keep), readable by every
+        // thread.
+        unsafe {
+            std::arch::asm!("mov {}, qword ptr fs:[0]", out(reg) tp, options(nostack, readonly, preserves_flags))
+        };
+        tp
     }
 
     #[inline]

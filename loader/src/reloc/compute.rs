@@ -58,7 +58,7 @@ pub(crate) fn compute(kind: RelocKind, s: u64, a: i64, p: u64, b: u64) -> Result
 pub(crate) fn width(kind: RelocKind, tlsdesc: u64) -> u64 {
     match kind {
         RelocKind::None => 0,
-        RelocKind::Pc32 | RelocKind::Abs32 | RelocKind::Abs32Signed => 4,
+        RelocKind::Pc32 | RelocKind::Abs32 | RelocKind::Abs32Signed | RelocKind::TpOff32 => 4,
         RelocKind::TlsDesc => tlsdesc,
         _ => 8,
     }

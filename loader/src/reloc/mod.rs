@@ -22,7 +22,8 @@ use crate::elf::raw::{Sym, STB_LOCAL, STB_WEAK, STV_PROTECTED};
 use crate::error::{Error, ErrorKind, MissingSymbol, Result};
 use crate::map::{Target, View};
 use crate::module::Module;
-use crate::runtime::TlsIndex;
+use crate::runtime::tls::{self, StaticError};
+use crate::runtime::{ReserveError, TlsIndex};
 use crate::scope::{Binding, Owner, Scope};
 use crate::symbols::{required_version, SymbolName};
 
@@ -60,6 +61,9 @@ pub(crate) struct Relocator<'s, 'a> {
     /// Boxed: each descriptor points at its argument, which must never move.
     #[allow(clippy::vec_box)]
     pub tlsdesc_args: Vec<Box<TlsIndex>>,
+    /// TLS modules whose blocks initial-exec relocations placed in the static
+    /// surplus; their images are installed once the load is relocated.
+    pub static_modules: Vec<usize>,
 }
 
 /// The module being relocated, with what every relocation of it needs at hand.
@@ -78,6 +82,7 @@ impl<'s, 'a> Relocator<'s, 'a> {
             deferred: Vec::new(),
             used_loaded: Vec::new(),
             tlsdesc_args: Vec::new(),
+            static_modules: Vec::new(),
         }
     }
 
@@ -146,7 +151,7 @@ impl<'s, 'a> Relocator<'s, 'a> {
             }
             RelocKind::IRelative => return self.irelative(o, r, t, addend),
             RelocKind::Copy | RelocKind::Unknown => return Err(o.unsupported::<A>(r)),
-            RelocKind::Tls | RelocKind::TpOff => return Err(o.tls_refused::<A>(r, kind)),
+            RelocKind::Tls => return Err(o.tls_refused::<A>(r)),
             _ => {}
         }
         let binding = if r.sym == 0 {
@@ -160,10 +165,7 @@ impl<'s, 'a> Relocator<'s, 'a> {
             }
             slot.1
         };
-        let tls = matches!(
-            kind,
-            RelocKind::DtpMod | RelocKind::DtpOff | RelocKind::TlsDesc
-        );
+        let tls = is_tls(kind);
         match (binding, tls) {
             // Missing (already recorded, the load fails) or weak: nothing to set
             // up for TLS; zero for the rest.
@@ -303,6 +305,38 @@ impl<'s, 'a> Relocator<'s, 'a> {
         match kind {
             RelocKind::DtpMod => t.write_u64(module as u64),
             RelocKind::DtpOff => t.write_u64(offset),
+            RelocKind::TpOff | RelocKind::TpOff32 => {
+                let base = tls::ensure_static(module).map_err(|e| {
+                    let (size, align) = tls::shape(module);
+                    o.static_refused(e, size as u64, align as u64)
+                })?;
+                if !self.static_modules.contains(&module) {
+                    self.static_modules.push(module);
+                }
+                let v = (base as i64).wrapping_add(offset as i64);
+                if kind == RelocKind::TpOff {
+                    t.write_u64(v as u64);
+                } else {
+                    let v = i32::try_from(v).map_err(|_| {
+                        Error::new(
+                            &o.m.path,
+                            ErrorKind::RelocationOverflow {
+                                kind: A::name(r.r_type),
+                                symbol: o.sym_name(r.sym).unwrap_or_default(),
+                            },
+                        )
+                    })?;
+                    t.write_u32(v as u32);
+                }
+            }
+            RelocKind::TlsDesc if tls::static_tpoff(module).is_some() => {
+                // A block in the static surplus: the descriptor returns its offset.
+                let base = tls::static_tpoff(module).unwrap_or(0);
+                t.write_pair(
+                    A::tlsdesc_static() as u64,
+                    (base as i64).wrapping_add(offset as i64) as u64,
+                );
+            }
             _ => {
                 let arg = Box::new(TlsIndex {
                     module,
@@ -348,6 +382,18 @@ impl<'s, 'a> Relocator<'s, 'a> {
     }
 }
 
+/// Whether `kind` is about a thread-local block.
+fn is_tls(kind: RelocKind) -> bool {
+    matches!(
+        kind,
+        RelocKind::DtpMod
+            | RelocKind::DtpOff
+            | RelocKind::TlsDesc
+            | RelocKind::TpOff
+            | RelocKind::TpOff32
+    )
+}
+
 /// Store a computed value, or report why it could not be computed.
 fn write<A: Arch>(
     t: &Target<'_>,
@@ -389,7 +435,7 @@ impl Object<'_> {
     /// for the TLS kinds (module id 0 if it has none), address 0 otherwise.
     fn own_tls_or_zero(&self, kind: RelocKind) -> Binding {
         match kind {
-            RelocKind::DtpMod | RelocKind::DtpOff | RelocKind::TlsDesc => Binding::Tls {
+            k if is_tls(k) => Binding::Tls {
                 module: self.m.tls_id,
                 offset: 0,
                 size: self.m.tls_size(),
@@ -420,22 +466,40 @@ impl Object<'_> {
         )
     }
 
-    fn tls_refused<A: Arch>(&self, r: Reloc, kind: RelocKind) -> Error {
-        let what = if kind == RelocKind::TpOff {
-            "initial-exec TLS (a static offset from the thread pointer) cannot be honoured for a dynamically loaded object"
-        } else {
-            "this TLS relocation is not handled"
-        };
+    fn tls_refused<A: Arch>(&self, r: Reloc) -> Error {
         Error::new(
             &self.m.path,
             ErrorKind::TlsUnsupported {
                 what: format!(
-                    "{} against {}: {what}",
+                    "{} against {}: this TLS relocation is not handled",
                     A::name(r.r_type),
                     self.sym_name(r.sym).unwrap_or_else(|| "no symbol".into())
                 ),
             },
         )
+    }
+
+    /// Why a TLS block could not be placed in the static surplus.
+    fn static_refused(&self, e: StaticError, size: u64, align: u64) -> Error {
+        let what = match e {
+            StaticError::Reserve(ReserveError::Exhausted { available, total }) => {
+                return Error::new(
+                    &self.m.path,
+                    ErrorKind::StaticTlsExhausted {
+                        needed: size,
+                        align,
+                        available: available as u64,
+                        total: total as u64,
+                    },
+                )
+            }
+            StaticError::Reserve(ReserveError::Alignment) => format!(
+                "initial-exec TLS block aligned to {align} bytes: the static surplus guarantees 64"
+            ),
+            StaticError::Reserve(ReserveError::NoSurplus) => "initial-exec TLS needs the static surplus of the executable's TLS, and this host has none (the loader is not part of the executable)".to_string(),
+            StaticError::InUse => "initial-exec TLS against a block that threads already use as dynamic TLS".to_string(),
+        };
+        Error::new(&self.m.path, ErrorKind::TlsUnsupported { what })
     }
 
     /// A TLS relocation against a symbol that is not thread-local, or of an

@@ -63,6 +63,17 @@ static mut R_DEBUG: RDebug = RDebug {
     r_ldbase: 0,
 };
 
+/// The address of `r_debug`, for objects that import `_r_debug`.
+pub(crate) fn r_debug_address() -> usize {
+    r_debug() as usize
+}
+
+/// The address of the debugger's event function, for objects that import
+/// `_dl_debug_state`.
+pub(crate) fn state_address() -> usize {
+    staticdl_debug_state as *const () as usize
+}
+
 fn r_debug() -> *mut RDebug {
     #[cfg(all(target_env = "musl", target_feature = "crt-static"))]
     {
@@ -107,57 +118,18 @@ unsafe impl Send for Chain {}
 
 static CHAIN: Mutex<Chain> = Mutex::new(Chain { nodes: Vec::new() });
 
-extern "C" {
-    /// Defined by the linker at the executable's ELF header.
-    static __ehdr_start: u8;
-}
-
-/// The executable's load bias, dynamic section and `PT_GNU_RELRO` range, from its
-/// own headers.
-fn executable() -> (usize, usize, (usize, usize)) {
-    let ehdr = &raw const __ehdr_start as usize;
-    // SAFETY: `__ehdr_start` is the executable's mapped ELF header; its program
-    // headers are mapped too (the linker only defines the symbol when they are).
-    unsafe {
-        let phoff = ((ehdr + 32) as *const u64).read_unaligned() as usize;
-        let phnum = ((ehdr + 56) as *const u16).read_unaligned() as usize;
-        let mut bias = ehdr; // a PIE's header is at vaddr 0
-        let mut dynamic = 0u64;
-        let mut relro = (0u64, 0u64);
-        for i in 0..phnum {
-            let ph = ehdr + phoff + i * 56;
-            let p_type = (ph as *const u32).read_unaligned();
-            let vaddr = ((ph + 16) as *const u64).read_unaligned();
-            let memsz = ((ph + 40) as *const u64).read_unaligned();
-            match p_type {
-                6 => bias = (ehdr + phoff).wrapping_sub(vaddr as usize), // PT_PHDR
-                2 => dynamic = vaddr,                                    // PT_DYNAMIC
-                0x6474_e552 => relro = (vaddr, memsz),                   // PT_GNU_RELRO
-                _ => {}
-            }
-        }
-        let ld = if dynamic == 0 {
-            0
-        } else {
-            bias.wrapping_add(dynamic as usize)
-        };
-        let relro = (bias.wrapping_add(relro.0 as usize), relro.1 as usize);
-        (bias, ld, relro)
-    }
-}
-
 /// Publish `r_debug` through the executable's `DT_DEBUG` slot, as a dynamic loader
 /// would, when the slot is empty (a static executable: no loader filled it).
 #[cfg(all(target_env = "musl", target_feature = "crt-static"))]
-fn publish(ld: usize, relro: (usize, usize)) {
-    use rustix::mm::MprotectFlags;
+fn publish(ld: usize) {
     if ld == 0 {
         return;
     }
     let mut at = ld;
     // SAFETY: `ld` is the executable's mapped dynamic section, terminated by
-    // DT_NULL; the slot is written only if it is DT_DEBUG and still zero, after
-    // making its page writable if it lies in RELRO (and read-only again after).
+    // DT_NULL (at most 4096 entries are read); the slot is written only if it is
+    // DT_DEBUG and still zero, with its page made writable for the write if it lies
+    // in RELRO.
     unsafe {
         for _ in 0..4096 {
             let tag = (at as *const i64).read();
@@ -166,24 +138,8 @@ fn publish(ld: usize, relro: (usize, usize)) {
             }
             if tag == 21 {
                 let slot = (at + 8) as *mut usize;
-                if slot.read() != 0 {
-                    return;
-                }
-                let page = slot as usize & !4095;
-                let in_relro = page >= relro.0 & !4095 && (slot as usize) < relro.0 + relro.1;
-                if in_relro
-                    && rustix::mm::mprotect(
-                        page as *mut c_void,
-                        4096,
-                        MprotectFlags::READ | MprotectFlags::WRITE,
-                    )
-                    .is_err()
-                {
-                    return;
-                }
-                slot.write(r_debug() as usize);
-                if in_relro {
-                    let _ = rustix::mm::mprotect(page as *mut c_void, 4096, MprotectFlags::READ);
+                if slot.read() == 0 {
+                    super::exe::with_writable(slot as usize, 8, || slot.write(r_debug() as usize));
                 }
                 return;
             }
@@ -193,7 +149,7 @@ fn publish(ld: usize, relro: (usize, usize)) {
 }
 
 #[cfg(not(all(target_env = "musl", target_feature = "crt-static")))]
-fn publish(_ld: usize, _relro: (usize, usize)) {}
+fn publish(_ld: usize) {}
 
 fn relink(chain: &mut Chain) {
     let n = chain.nodes.len();
@@ -249,9 +205,11 @@ pub(crate) fn add(objects: &[(usize, &str, usize)], key: usize) {
     let mut chain = CHAIN.lock().unwrap_or_else(|e| e.into_inner());
     set_state(RT_ADD);
     if chain.nodes.is_empty() {
-        let (bias, ld, relro) = executable();
-        publish(ld, relro);
-        chain.nodes.push(node(bias, CString::default(), ld, 0));
+        let exe = super::exe::executable();
+        publish(exe.dynamic);
+        chain
+            .nodes
+            .push(node(exe.bias, CString::default(), exe.dynamic, 0));
     }
     for &(bias, path, ld) in objects {
         let name = CString::new(path.replace('\0', "?")).unwrap_or_default();

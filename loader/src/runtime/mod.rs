@@ -14,8 +14,12 @@
 
 mod args;
 mod debug;
+mod exe;
 mod objects;
+mod rtld;
+mod static_tls;
 mod thread_exit;
+mod threads;
 pub(crate) mod tls;
 
 pub use args::process_args;
@@ -24,6 +28,9 @@ pub use objects::{iterate_loaded_phdrs, phdr_counts, DlIterateCallback, DlPhdrIn
 pub(crate) use objects::{
     owner_containing, register_group, unregister_group, ObjectInfo as ObjectInfoPub,
 };
+pub(crate) use rtld::RTLD;
+pub use static_tls::static_tls_usage;
+pub(crate) use static_tls::ReserveError;
 pub use thread_exit::cxa_thread_atexit_impl_address;
 pub use tls::{tls_get_addr_address, TlsIndex};
 

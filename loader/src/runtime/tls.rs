@@ -8,10 +8,11 @@
 //! are freed when the thread exits (after the thread's registered TLS destructors
 //! ran) and, in every thread, when the module is unloaded.
 //!
-//! The entry points themselves (register conventions, the thread pointer) are the
-//! architecture's (`arch`). Initial-exec TLS (`R_X86_64_TPOFF64`) needs space at a
-//! fixed offset from the thread pointer in every thread; such objects are refused
-//! with an error rather than misbehave.
+//! A module whose code uses initial-exec TLS (`R_X86_64_TPOFF64`) has its block
+//! placed once in the static surplus (`static_tls`) instead, at the same offset
+//! from every thread pointer; `__tls_get_addr` and descriptors then answer that
+//! block. The entry points themselves (register conventions, the thread pointer)
+//! are the architecture's (`arch`).
 //!
 //! Unsafe code is allowed in this module: per-thread TLS blocks are raw allocations
 //! shared with plugin code, reached from the `__tls_get_addr` and descriptor entry
@@ -35,13 +36,21 @@ pub struct TlsIndex {
     pub offset: usize,
 }
 
-/// A module's `PT_TLS` image, as mapped.
+/// A module's `PT_TLS` image, as mapped, and where its blocks live.
 #[derive(Clone, Copy)]
 pub(crate) struct TlsImage {
     pub init: usize,
     pub filesz: usize,
     pub memsz: usize,
     pub align: usize,
+    /// Set once the module's block is placed in the static surplus (initial-exec
+    /// TLS): its offset from every thread pointer. Such a block is never
+    /// allocated or freed per thread.
+    pub static_tpoff: Option<isize>,
+    /// Whether the image was written into every thread (the range is dirty).
+    pub installed: bool,
+    /// Whether some thread got a dynamic block of this module.
+    pub dynamic_used: bool,
 }
 
 impl TlsImage {
@@ -102,7 +111,8 @@ pub(crate) fn register(image: TlsImage) -> usize {
     }
 }
 
-/// Unregister module `id` and free its block in every thread.
+/// Unregister module `id` and free its block in every thread (a static block
+/// goes back to the surplus).
 pub(crate) fn unregister(id: usize) {
     let mut t = table();
     let Some(image) = t.modules.get_mut(id).and_then(Option::take) else {
@@ -114,12 +124,82 @@ pub(crate) fn unregister(id: usize) {
         let slots = unsafe { &*(*ts).slots.load(Ordering::Acquire) };
         if let Some(slot) = slots.ptr.get(id) {
             let p = slot.swap(std::ptr::null_mut(), Ordering::AcqRel);
-            if !p.is_null() {
+            if !p.is_null() && image.static_tpoff.is_none() {
                 // SAFETY: `p` was allocated with this module's layout by `allocate`.
                 unsafe { std::alloc::dealloc(p, layout) };
             }
         }
     }
+    if let Some(tpoff) = image.static_tpoff {
+        super::static_tls::release(tpoff, image.memsz, image.installed);
+    }
+}
+
+/// Why a module's TLS cannot move to the static surplus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum StaticError {
+    /// Threads already use dynamic blocks of it.
+    InUse,
+    /// No room (or no surplus, or too strict an alignment).
+    Reserve(super::static_tls::ReserveError),
+}
+
+/// Place module `id`'s block in the static surplus (if it is not there yet) and
+/// return its offset from the thread pointer. Its image is written into the
+/// threads by [`install_static`], once the module is relocated.
+pub(crate) fn ensure_static(id: usize) -> Result<isize, StaticError> {
+    let mut t = table();
+    let Some(Some(image)) = t.modules.get_mut(id) else {
+        return Err(StaticError::InUse);
+    };
+    if let Some(tpoff) = image.static_tpoff {
+        return Ok(tpoff);
+    }
+    if image.dynamic_used {
+        return Err(StaticError::InUse);
+    }
+    let tpoff =
+        super::static_tls::reserve(image.memsz, image.align).map_err(StaticError::Reserve)?;
+    image.static_tpoff = Some(tpoff);
+    Ok(tpoff)
+}
+
+/// Module `id`'s block size and alignment (0, 1 for an unknown id).
+pub(crate) fn shape(id: usize) -> (usize, usize) {
+    table()
+        .modules
+        .get(id)
+        .copied()
+        .flatten()
+        .map_or((0, 1), |m| (m.memsz, m.align))
+}
+
+/// Module `id`'s offset from the thread pointer, if its block is static.
+pub(crate) fn static_tpoff(id: usize) -> Option<isize> {
+    table().modules.get(id).copied().flatten()?.static_tpoff
+}
+
+/// Write module `id`'s initialisation image into its static block in every
+/// thread and the TLS template (nothing for a module without one, or already
+/// installed). Fails when threads exist that this host does not let the loader
+/// reach and the image is not all zero.
+pub(crate) fn install_static(id: usize) -> Result<(), super::threads::Unreachable> {
+    let mut t = table();
+    let Some(Some(image)) = t.modules.get_mut(id) else {
+        return Ok(());
+    };
+    let Some(tpoff) = image.static_tpoff else {
+        return Ok(());
+    };
+    if image.installed {
+        return Ok(());
+    }
+    // SAFETY: the init image lies in the module's mapped PT_TLS segment (checked
+    // at registration), mapped while the module is registered (the lock is held).
+    let bytes = unsafe { std::slice::from_raw_parts(image.init as *const u8, image.filesz) };
+    super::static_tls::install(tpoff, bytes, image.memsz)?;
+    image.installed = true;
+    Ok(())
 }
 
 /// The address of `index` in the calling thread, allocating its block if needed.
@@ -147,12 +227,16 @@ pub(crate) unsafe fn get_addr(index: &TlsIndex) -> *mut u8 {
 #[cold]
 fn allocate(id: usize) -> *mut u8 {
     let mut t = table();
-    let Some(image) = t.modules.get(id).copied().flatten() else {
+    let Some(image) = t.modules.get_mut(id).and_then(Option::as_mut) else {
         // A module id the loader never wrote: the object's code is corrupt or was
         // unloaded while still running. Nothing sane can be returned.
         eprintln!("staticdl: __tls_get_addr called with unknown TLS module id {id}");
         std::process::abort();
     };
+    if image.static_tpoff.is_none() {
+        image.dynamic_used = true;
+    }
+    let image = *image;
     let ts = current_or_create(&mut t);
     // SAFETY: as in `get_addr`; additionally the table lock is held.
     let slots = unsafe { &*(*ts).slots.load(Ordering::Acquire) };
@@ -179,6 +263,12 @@ fn allocate(id: usize) -> *mut u8 {
             &*new
         }
     };
+    if let Some(tpoff) = image.static_tpoff {
+        // This thread's static block: at the offset every thread shares.
+        let block = <Native as Arch>::thread_pointer().wrapping_add(tpoff as usize) as *mut u8;
+        slots.ptr[id].store(block, Ordering::Release);
+        return block;
+    }
     let layout = image.layout();
     // SAFETY: the layout has non-zero size.
     let block = unsafe { std::alloc::alloc(layout) };
@@ -232,15 +322,22 @@ pub(crate) fn thread_exit() {
     for (id, slot) in slots.ptr.iter().enumerate() {
         let p = slot.load(Ordering::Acquire);
         if let (false, Some(Some(image))) = (p.is_null(), modules.get(id)) {
-            // SAFETY: allocated by `allocate` with this module's layout.
-            unsafe { std::alloc::dealloc(p, image.layout()) };
+            if image.static_tpoff.is_none() {
+                // SAFETY: allocated by `allocate` with this module's layout.
+                unsafe { std::alloc::dealloc(p, image.layout()) };
+            }
         }
     }
 }
 
-/// The calling thread's block of module `id`, if it was allocated (for
-/// `dlpi_tls_data`).
+/// The calling thread's block of module `id`, if it was allocated, or static
+/// (for `dlpi_tls_data`).
 pub(crate) fn block_if_allocated(id: usize) -> *mut u8 {
+    if let Some(Some(image)) = table().modules.get(id) {
+        if let Some(tpoff) = image.static_tpoff {
+            return <Native as Arch>::thread_pointer().wrapping_add(tpoff as usize) as *mut u8;
+        }
+    }
     let ts = CURRENT.with(|c| c.get());
     if ts.is_null() {
         return std::ptr::null_mut();
