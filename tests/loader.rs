@@ -471,6 +471,10 @@ fn global_scope_serves_later_loads() {
     assert_eq!(f(1, 2), 2006);
 }
 
+/// TLS descriptors work; an initial-exec object with an initialised image cannot
+/// be put in place in a glibc host that already runs threads (as this test
+/// harness does), and is refused with a clear error (`tests/tls.rs` loads it in
+/// a static musl host, where every thread can be reached).
 #[test]
 fn tls_descriptors_work_and_initial_exec_is_refused() {
     let tls_get_addr = staticdl_loader::runtime::tls_get_addr_address();

@@ -563,7 +563,7 @@ pub fn provider_host() -> PathBuf {
 
 /// Builds the static musl executable crate `tests/fixtures/<name>` (debug, its
 /// own target directory) and returns the executable's path.
-fn build_musl_host(name: &str) -> PathBuf {
+pub fn build_musl_host(name: &str) -> PathBuf {
     let crate_dir = fixtures_source_dir().join(name);
     let target_dir =
         Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{}-target", name.replace('_', "-")));
