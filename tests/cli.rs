@@ -638,3 +638,19 @@ mod json {
         }
     }
 }
+
+/// A `-nostdlib` object with general-dynamic TLS and no `DT_NEEDED`: its
+/// `__tls_get_addr` is the loader's own, bound by `call` like any import (it used
+/// to be a missing import, answered by a function returning 0).
+#[test]
+fn call_a_general_dynamic_tls_object_without_dt_needed() {
+    let tls = fixture("tls");
+    assert_eq!(call_ok(&[&tls, "tls_get", "--ret", "i32"]), "7");
+    assert_eq!(call_ok(&[&tls, "tls_zero_get", "--ret", "i32"]), "0");
+    let o = run(&["call", &tls, "tls_get", "--ret", "i32"]);
+    assert!(
+        !stderr(&o).contains("nothing provides"),
+        "__tls_get_addr reported missing: {}",
+        stderr(&o)
+    );
+}
