@@ -563,3 +563,70 @@ fn reopening_by_the_same_absolute_path_does_not_touch_the_disk() {
     assert!(matches!(e.kind(), ErrorKind::Io(_)), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Under `trap_unresolved`, function imports nothing defines are bound to traps:
+/// the object loads, and calling one reports the object and the function on
+/// standard error and aborts (checked in a child process). A data import that
+/// nothing defines still fails the load.
+#[test]
+fn trapped_unresolved_functions_report_and_abort_when_called() {
+    let trap = opts().trap_unresolved(true);
+    // A copy of its own: other tests check that failed loads of the fixture leave
+    // nothing mapped.
+    if let Some(path) = std::env::var_os("STATICDL_TRAP_CHILD") {
+        let lib = Namespace::new().load(path, &trap).unwrap();
+        // SAFETY: `int undefined_call(void)`.
+        let f: extern "C" fn() -> i32 = unsafe { func(&lib, "undefined_call") };
+        f();
+        unreachable!("the trap returned");
+    }
+    let dir = tempdir();
+    let path = dir.join("libundefined-trapped.so");
+    std::fs::copy(common::fixture("undefined"), &path).unwrap();
+    assert!(
+        Namespace::new().load(&path, &opts()).is_err(),
+        "strict by default"
+    );
+    let lib = Namespace::new()
+        .load(&path, &trap)
+        .expect("loads with traps");
+    drop(lib);
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "trapped_unresolved_functions_report_and_abort_when_called",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("STATICDL_TRAP_CHILD", &path)
+        .output()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(6), "SIGABRT: {:?}", out.status);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let expected = format!(
+        "staticdl: {}: call of unresolved function no_such_symbol_anywhere",
+        path.display()
+    );
+    assert!(err.contains(&expected), "{err}");
+    // Data nothing defines is not trapped.
+    let src = dir.join("data.c");
+    std::fs::write(
+        &src,
+        "extern int missing_data;\nint read_missing(void) { return missing_data; }\n",
+    )
+    .unwrap();
+    let so = dir.join("libmissingdata.so");
+    let st = std::process::Command::new("gcc")
+        .args(["-shared", "-fPIC", "-nostdlib", "-O1", "-o"])
+        .arg(&so)
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let e = Namespace::new().load(&so, &trap).unwrap_err();
+    assert!(
+        e.to_string().contains("undefined symbol missing_data"),
+        "{e}"
+    );
+}

@@ -22,6 +22,7 @@ use std::thread::ThreadId;
 use crate::init;
 use crate::module::Module;
 use crate::options::{ProcessArgs, SymbolSource, UnloadHook};
+use crate::runtime::stubs::StubLease;
 use crate::runtime::TlsIndex;
 
 /// A dependency of a module, as resolved at load time.
@@ -66,6 +67,8 @@ pub(crate) struct Group {
     // Boxed: descriptors point at each argument, so it must never move.
     #[allow(clippy::vec_box)]
     _tlsdesc_args: Vec<Box<TlsIndex>>,
+    /// Trap stubs the objects' unresolved imports are bound to.
+    _stubs: Vec<StubLease>,
     /// Told about each object's range after fini, before unmap.
     on_unload: Vec<Arc<UnloadHook>>,
 }
@@ -79,6 +82,7 @@ pub(crate) struct Parts {
     pub sources: Vec<Arc<dyn SymbolSource>>,
     #[allow(clippy::vec_box)]
     pub tlsdesc_args: Vec<Box<TlsIndex>>,
+    pub stubs: Vec<StubLease>,
     pub on_unload: Vec<Arc<UnloadHook>>,
 }
 
@@ -99,6 +103,7 @@ impl Group {
             external: parts.external,
             _sources: parts.sources,
             _tlsdesc_args: parts.tlsdesc_args,
+            _stubs: parts.stubs,
             on_unload: parts.on_unload,
         }
     }

@@ -126,6 +126,15 @@ fn skippable(e: &Error) -> bool {
     }
 }
 
+/// What binding leaves to the group: the earlier objects bound to, and what the
+/// objects' relocated code points at and must outlive it.
+struct Bound {
+    used: Vec<usize>,
+    #[allow(clippy::vec_box)]
+    tlsdesc_args: Vec<Box<crate::runtime::TlsIndex>>,
+    stubs: Vec<crate::runtime::stubs::StubLease>,
+}
+
 /// A node of the root's search list.
 #[derive(Clone)]
 enum Node {
@@ -165,9 +174,9 @@ impl<'a> Load<'a> {
     pub fn run(mut self) -> Result<Arc<Group>> {
         self.dependencies()?;
         let list = self.search_list();
-        let (used, tlsdesc_args) = self.bind(&list)?;
+        let bound = self.bind(&list)?;
         self.protect()?;
-        Ok(self.group(&list, used, tlsdesc_args))
+        Ok(self.group(&list, bound))
     }
 
     /// Resolve `DT_NEEDED` of every new module, breadth-first.
@@ -301,7 +310,7 @@ impl<'a> Load<'a> {
     /// Relocate every new module against the scope; returns the earlier objects
     /// bound to and the TLS descriptor arguments.
     #[allow(clippy::vec_box)]
-    fn bind(&mut self, list: &[Node]) -> Result<(Vec<usize>, Vec<Box<crate::runtime::TlsIndex>>)> {
+    fn bind(&mut self, list: &[Node]) -> Result<Bound> {
         let globals: Vec<usize> = self
             .known
             .global()
@@ -332,7 +341,7 @@ impl<'a> Load<'a> {
         // What only a dynamic linker defines (`__tls_get_addr`, ...), for every
         // object, whatever the host provides.
         scope.push_source(&crate::runtime::RTLD);
-        let mut r = Relocator::new(&scope);
+        let mut r = Relocator::new(&scope, self.opts.trap_unresolved);
         // Dependencies first, as glibc does: the reverse of load order.
         for j in (0..self.new.len()).rev() {
             r.relocate::<Native>(&self.new[j])?;
@@ -340,13 +349,18 @@ impl<'a> Load<'a> {
         let used = r.used_loaded.clone();
         let args = std::mem::take(&mut r.tlsdesc_args);
         let statics = std::mem::take(&mut r.static_modules);
+        let stubs = std::mem::take(&mut r.stubs);
         // SAFETY: every module of the load is relocated; resolvers were checked
         // to lie in their objects' code; `run_code` is the caller's consent.
         unsafe { r.finish(self.opts.run_code)? };
         if self.opts.run_code {
             self.install_static_tls(&statics)?;
         }
-        Ok((used, args))
+        Ok(Bound {
+            used,
+            tlsdesc_args: args,
+            stubs,
+        })
     }
 
     /// Write the (relocated) TLS images of the modules placed in the static
@@ -387,12 +401,12 @@ impl<'a> Load<'a> {
     /// The group, entered in the process-wide object list (before any
     /// initialiser runs, so code unwinding inside one finds the objects).
     #[allow(clippy::vec_box)]
-    fn group(
-        mut self,
-        list: &[Node],
-        used: Vec<usize>,
-        tlsdesc_args: Vec<Box<crate::runtime::TlsIndex>>,
-    ) -> Arc<Group> {
+    fn group(mut self, list: &[Node], bound: Bound) -> Arc<Group> {
+        let Bound {
+            used,
+            tlsdesc_args,
+            stubs,
+        } = bound;
         // Keep alive what the new objects depend on or bound to.
         let mut external: Vec<Arc<Group>> = Vec::new();
         let reached = list.iter().filter_map(|n| match n {
@@ -415,6 +429,7 @@ impl<'a> Load<'a> {
             external,
             sources,
             tlsdesc_args,
+            stubs,
             on_unload: self.opts.on_unload.clone(),
         }));
         crate::runtime::register_group(

@@ -129,6 +129,12 @@ pub struct LoadOptions {
     /// (default true). With false, the object is mapped and relocated only (IFUNC
     /// slots stay zero), which is how untrusted files are checked.
     pub run_code: bool,
+    /// Whether a function import that nothing defines is bound to a trap that,
+    /// if called, reports `staticdl: <object>: call of unresolved function
+    /// <name>` and aborts, instead of failing the load (glibc's `RTLD_LAZY`
+    /// analogue; default false: the load fails naming every missing import).
+    /// Data imports nothing defines still fail the load.
+    pub trap_unresolved: bool,
     /// Limits against hostile input.
     pub limits: Limits,
     /// Host symbols looked up before anything loaded.
@@ -155,6 +161,7 @@ impl Default for LoadOptions {
             allow_exec_stack: false,
             global: false,
             run_code: true,
+            trap_unresolved: false,
             limits: Limits::default(),
             first: Vec::new(),
             last: Vec::new(),
@@ -199,6 +206,18 @@ impl LoadOptions {
     /// Whether code of the object may run (init functions, IFUNC resolvers).
     pub fn run_code(mut self, yes: bool) -> Self {
         self.run_code = yes;
+        self
+    }
+
+    /// Whether calls of function imports nothing defines trap (report and abort)
+    /// instead of failing the load; see [`LoadOptions::trap_unresolved`].
+    ///
+    /// ```
+    /// let opts = staticdl_loader::LoadOptions::new().trap_unresolved(true);
+    /// assert!(opts.trap_unresolved);
+    /// ```
+    pub fn trap_unresolved(mut self, yes: bool) -> Self {
+        self.trap_unresolved = yes;
         self
     }
 

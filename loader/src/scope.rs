@@ -52,6 +52,10 @@ pub(crate) enum Binding {
         /// glibc computes it).
         addr: usize,
     },
+    /// A strong import nothing in scope defines, under the policy that traps
+    /// calls of such functions (`LoadOptions::trap_unresolved`): each relocation
+    /// decides whether it can be trapped (a function) or must fail (data).
+    Unresolved,
 }
 
 /// An IFUNC whose resolver does not lie in its object's code: never called.

@@ -77,6 +77,14 @@ pub(crate) trait Arch {
     fn tlsdesc_static() -> usize;
     /// The calling thread's thread pointer (what `TPOFF` offsets are relative to).
     fn thread_pointer() -> usize;
+    /// Bytes between two entries of the stub table.
+    const STUB_SIZE: usize;
+    /// The address of the stub table's first entry (`runtime::STUBS` entries,
+    /// entry `i` jumping through target slot `i` with `i` in a scratch register).
+    fn stub_table() -> usize;
+    /// The address of the trap a stub may jump to: it reports the stub's symbol
+    /// and aborts.
+    fn stub_trap() -> usize;
     /// The generic meaning of relocation type `r_type`.
     fn kind(r_type: u32) -> RelocKind;
     /// The psABI's name for `r_type`, or its number.

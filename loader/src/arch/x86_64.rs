@@ -3,9 +3,9 @@
 //! Owns everything the loader knows about x86-64 in particular: the machine
 //! number and page size, the mapping from `R_X86_64_*` numbers (table 4.9) to
 //! [`RelocKind`] and their names, the TLS descriptor size, the system library
-//! directories of the Debian multiarch layout, and the TLS entry points handed to
-//! plugins (`__tls_get_addr` and the dynamic TLS descriptor resolver, with the
-//! register conventions they must keep). Types that only appear in relocatable
+//! directories of the Debian multiarch layout, the TLS entry points handed to
+//! plugins (`__tls_get_addr` and the TLS descriptor resolvers, with the register
+//! conventions they must keep), and the stub table (`runtime/stubs.rs`). Types that only appear in relocatable
 //! objects or executables (GOT-relative, PLT32, `R_X86_64_COPY`) are either
 //! mapped to `Unknown` or refused by the generic code.
 //!
@@ -117,7 +117,46 @@ std::arch::global_asm!(
     ".popsection",
 );
 
+// The stub table: `STUBS` entries of 16 bytes in `.text`, entry `i` putting `i`
+// in %r11 (a scratch register no call passes arguments in) and jumping through
+// slot `i` of the runtime's target table, so every argument register, the stack
+// and the return address reach the target untouched. No code is ever generated
+// or patched: a stub is given a meaning by writing its target slot (data). The
+// trap target reports which symbol the stub stands for and aborts.
+std::arch::global_asm!(
+    ".pushsection .text.staticdl_stubs,\"ax\",@progbits",
+    ".p2align 4",
+    ".globl staticdl_stub_table",
+    ".hidden staticdl_stub_table",
+    "staticdl_stub_table:",
+    ".set staticdl_stub_index, 0",
+    ".rept {count}",
+    "    movl $staticdl_stub_index, %r11d",
+    "    jmp staticdl_stub_dispatch",
+    "    .balign 16, 0xcc",
+    "    .set staticdl_stub_index, staticdl_stub_index + 1",
+    ".endr",
+    "staticdl_stub_dispatch:",
+    "    leaq staticdl_stub_targets(%rip), %r10",
+    "    jmpq *(%r10,%r11,8)",
+    ".p2align 4",
+    ".globl staticdl_stub_trap",
+    ".hidden staticdl_stub_trap",
+    ".type staticdl_stub_trap,@function",
+    "staticdl_stub_trap:",
+    "    movq %r11, %rdi",
+    "    andq $-16, %rsp",
+    "    call staticdl_stub_trap_slow",
+    "    ud2",
+    ".size staticdl_stub_trap, .-staticdl_stub_trap",
+    ".popsection",
+    count = const crate::runtime::STUBS,
+    options(att_syntax),
+);
+
 extern "C" {
+    fn staticdl_stub_table();
+    fn staticdl_stub_trap();
     fn staticdl_tls_get_addr();
     fn staticdl_tlsdesc_dynamic();
     fn staticdl_tlsdesc_static();
@@ -210,6 +249,16 @@ impl Arch for X86_64 {
 
     fn tlsdesc_dynamic() -> usize {
         staticdl_tlsdesc_dynamic as *const () as usize
+    }
+
+    const STUB_SIZE: usize = 16;
+
+    fn stub_table() -> usize {
+        staticdl_stub_table as *const () as usize
+    }
+
+    fn stub_trap() -> usize {
+        staticdl_stub_trap as *const () as usize
     }
 
     fn tlsdesc_static() -> usize {

@@ -18,10 +18,13 @@ mod compute;
 mod decode;
 
 use crate::arch::{Arch, RelocKind};
-use crate::elf::raw::{Sym, STB_LOCAL, STB_WEAK, STV_PROTECTED};
+use std::collections::HashMap;
+
+use crate::elf::raw::{Sym, STB_LOCAL, STB_WEAK, STT_FUNC, STV_PROTECTED};
 use crate::error::{Error, ErrorKind, MissingSymbol, Result};
 use crate::map::{Target, View};
 use crate::module::Module;
+use crate::runtime::stubs::StubLease;
 use crate::runtime::tls::{self, StaticError};
 use crate::runtime::{ReserveError, TlsIndex};
 use crate::scope::{Binding, Owner, Scope};
@@ -64,6 +67,13 @@ pub(crate) struct Relocator<'s, 'a> {
     /// TLS modules whose blocks initial-exec relocations placed in the static
     /// surplus; their images are installed once the load is relocated.
     pub static_modules: Vec<usize>,
+    /// Whether strong imports nothing defines are trapped (functions) instead of
+    /// failing the load.
+    trap_unresolved: bool,
+    /// The trap stub of each `(module, symbol index)` trapped so far.
+    traps: HashMap<(usize, u32), usize>,
+    /// The stubs the load's objects use; they live as long as the objects.
+    pub stubs: Vec<StubLease>,
 }
 
 /// The module being relocated, with what every relocation of it needs at hand.
@@ -74,9 +84,13 @@ struct Object<'m> {
 }
 
 impl<'s, 'a> Relocator<'s, 'a> {
-    /// A relocator over `scope`.
-    pub fn new(scope: &'s Scope<'a>) -> Self {
+    /// A relocator over `scope`; `trap_unresolved` is the load's policy for
+    /// imports nothing defines.
+    pub fn new(scope: &'s Scope<'a>, trap_unresolved: bool) -> Self {
         Relocator {
+            trap_unresolved,
+            traps: HashMap::new(),
+            stubs: Vec::new(),
             scope,
             missing: Vec::new(),
             deferred: Vec::new(),
@@ -182,6 +196,7 @@ impl<'s, 'a> Relocator<'s, 'a> {
                 }),
                 true,
             ) => self.tls::<A>(o, r, kind, t, addend, (module, offset, size)),
+            (Some(Binding::Unresolved), _) => self.unresolved::<A>(o, r, kind, &t, addend),
             (Some(_), true) => Err(o.not_tls::<A>(r)),
             (Some(Binding::Ifunc(resolver)), false) => {
                 self.deferred.push(Deferred {
@@ -264,16 +279,71 @@ impl<'s, 'a> Relocator<'s, 'a> {
             }
             return found.map(Some).map_err(|_| bad_ifunc());
         }
-        if sym.bind() != STB_WEAK {
-            let missing = MissingSymbol {
-                name: String::from_utf8_lossy(name).into_owned(),
-                version: version.map(|v| String::from_utf8_lossy(v).into_owned()),
-            };
-            if !self.missing.contains(&missing) {
-                self.missing.push(missing);
+        if sym.bind() == STB_WEAK {
+            return Ok(None);
+        }
+        if self.trap_unresolved {
+            return Ok(Some(Binding::Unresolved));
+        }
+        self.record_missing(name, version);
+        Ok(None)
+    }
+
+    fn record_missing(&mut self, name: &[u8], version: Option<&[u8]>) {
+        let missing = MissingSymbol {
+            name: String::from_utf8_lossy(name).into_owned(),
+            version: version.map(|v| String::from_utf8_lossy(v).into_owned()),
+        };
+        if !self.missing.contains(&missing) {
+            self.missing.push(missing);
+        }
+    }
+
+    /// A relocation against an import nothing defines, under the trapping
+    /// policy: a function (a PLT slot, or the address of a `STT_FUNC` symbol) is
+    /// bound to a stub that reports the call and aborts; anything else is
+    /// recorded as missing, as without the policy.
+    fn unresolved<A: Arch>(
+        &mut self,
+        o: &Object<'_>,
+        r: Reloc,
+        kind: RelocKind,
+        t: &Target<'_>,
+        addend: i64,
+    ) -> Result<()> {
+        let m = o.m;
+        let Some(sym) = m.dynamic.symtab.get(r.sym as usize) else {
+            return Ok(());
+        };
+        let name = m.dynamic.strtab.c_str(sym.name).unwrap_or(b"?");
+        let function = kind == RelocKind::JumpSlot
+            || (matches!(kind, RelocKind::GlobDat | RelocKind::Absolute) && sym.kind() == STT_FUNC);
+        let key = (m as *const Module as usize, r.sym);
+        let stub = match self.traps.get(&key) {
+            Some(&addr) => Some(addr),
+            None if function => {
+                crate::runtime::stubs::trap(&m.path, &String::from_utf8_lossy(name)).map(|lease| {
+                    let addr = lease.address();
+                    self.stubs.push(lease);
+                    self.traps.insert(key, addr);
+                    addr
+                })
+            }
+            None => None,
+        };
+        match stub {
+            Some(s) => write::<A>(
+                t,
+                compute(kind, s as u64, addend, t.addr() as u64, o.bias),
+                o,
+                r,
+            ),
+            None => {
+                let version = required_version(&m.dynamic, &m.versions, r.sym);
+                self.record_missing(name, version);
+                Ok(())
             }
         }
-        Ok(None)
     }
 
     /// `R_X86_64_DTPMOD64`, `R_X86_64_DTPOFF64` and `R_X86_64_TLSDESC` against

@@ -18,6 +18,7 @@ mod exe;
 mod objects;
 mod rtld;
 mod static_tls;
+pub(crate) mod stubs;
 mod thread_exit;
 mod threads;
 pub(crate) mod tls;
@@ -31,6 +32,7 @@ pub(crate) use objects::{
 pub(crate) use rtld::RTLD;
 pub use static_tls::static_tls_usage;
 pub(crate) use static_tls::ReserveError;
+pub(crate) use stubs::STUBS;
 pub use thread_exit::cxa_thread_atexit_impl_address;
 pub use tls::{tls_get_addr_address, TlsIndex};
 
