@@ -14,7 +14,7 @@
 //! }
 //! // Declared in the plugin's descriptor: the signature is checked, no `unsafe`.
 //! let add = plugin.get::<extern "C" fn(i32, i32) -> i32>("add")?;
-//! assert_eq!(add(2, 3), 5);
+//! assert_eq!(add.call(2, 3), 5);
 //! // Any C symbol: the caller vouches for its type.
 //! // SAFETY: `hello_version` is `const char *hello_version(void)`.
 //! let version = unsafe { plugin.symbol::<extern "C" fn() -> *const std::ffi::c_char>("hello_version")? };

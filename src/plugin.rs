@@ -40,7 +40,7 @@ use crate::symbol::{Reply, Symbol};
 /// let plugin = Plugin::open("/opt/plugins/libhello.so")?;
 /// // A function declared in the plugin's descriptor: the type is checked.
 /// let add = plugin.get::<extern "C" fn(i32, i32) -> i32>("add")?;
-/// assert_eq!(add(2, 3), 5);
+/// assert_eq!(add.call(2, 3), 5);
 /// // A plain C symbol: the caller vouches for the type.
 /// // SAFETY: `hello_count` is an `unsigned int` in the plugin.
 /// let count = unsafe { plugin.symbol::<*const u32>("hello_count")? };
@@ -299,8 +299,9 @@ impl Plugin {
     /// checking `F`'s signature against the declared one.
     ///
     /// `F` is an `extern "C" fn` (or `unsafe extern "C" fn`) of up to six
-    /// arguments of the ABI's types. The returned [`Symbol`] borrows the plugin
-    /// and derefs to `F`.
+    /// arguments of the ABI's types. The returned [`Symbol`] borrows the plugin;
+    /// call it with `call` (safe for an `extern "C" fn`, `unsafe` for an
+    /// `unsafe extern "C" fn`), which cannot outlive the plugin.
     ///
     /// # Errors
     /// [`Error::NoDescriptor`] for a plain library, [`Error::NotExported`] for a
@@ -310,7 +311,7 @@ impl Plugin {
     /// ```no_run
     /// let plugin = staticdl::Plugin::open("/opt/plugins/libhello.so")?;
     /// let add = plugin.get::<extern "C" fn(i32, i32) -> i32>("add")?;
-    /// assert_eq!(add(40, 2), 42);
+    /// assert_eq!(add.call(40, 2), 42);
     /// let wrong = plugin.get::<extern "C" fn(i64, i64) -> i64>("add");
     /// assert!(matches!(wrong, Err(staticdl::Error::SignatureMismatch { .. })));
     /// # Ok::<(), staticdl::Error>(())
@@ -351,15 +352,16 @@ impl Plugin {
     /// `T` must be the symbol's real type: for a function, an `extern "C" fn`
     /// pointer with its exact signature; for data, a raw pointer to its type
     /// (`*const u32`, `*mut Config`), never a reference. `T` must be pointer-sized
-    /// (checked at compile time). Values copied out of the [`Symbol`] must not be
-    /// used after the plugin is unloaded.
+    /// (checked at compile time). Pointers copied out of the [`Symbol`] (a data
+    /// symbol's pointer, [`Symbol::as_raw`]) must not be used after the plugin is
+    /// unloaded.
     ///
     /// ```no_run
     /// let plugin = staticdl::Plugin::open("/opt/plugins/libbasic.so")?;
     /// // SAFETY: `int basic_add(int, int)` and `int basic_counter` in the plugin.
     /// unsafe {
     ///     let add = plugin.symbol::<extern "C" fn(i32, i32) -> i32>("basic_add")?;
-    ///     assert_eq!(add(2, 3), 5);
+    ///     assert_eq!(add.call(2, 3), 5);
     ///     let counter = plugin.symbol::<*const i32>("basic_counter")?;
     ///     println!("{}", **counter);
     /// }
@@ -414,7 +416,7 @@ impl Plugin {
         // SAFETY: the plugin declared `name` with the handler signature (checked
         // by `get`), and keeps the handler contract it thereby promised. The
         // `Reply` borrows the plugin, so it is released before any unload.
-        let reply = unsafe { staticdl_abi::call_handler(*handler, request) };
+        let reply = unsafe { staticdl_abi::call_handler(handler.as_raw(), request) };
         Ok(Reply::new(reply))
     }
 }
