@@ -24,7 +24,7 @@ pub(crate) unsafe fn trusted_str(s: &AbiStr) -> &str {
     unsafe { s.as_str_unchecked() }
 }
 
-/// A validated descriptor (see [`PluginDescriptor::validate`]).
+/// A validated descriptor (see [`PluginDescriptor::validate`](crate::PluginDescriptor::validate)).
 #[derive(Clone, Copy, Debug)]
 pub struct PluginInfo<'a> {
     name: &'a str,
