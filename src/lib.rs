@@ -30,9 +30,26 @@
 //! forgotten ([`forget_failure`]), and lookups of declared functions check their
 //! signatures.
 //!
-//! Opening a plugin runs its code; only open files you trust. The safe API
-//! ([`Plugin::get`], [`Plugin::call_handler`]) trusts the plugin's declarations
-//! about its own functions.
+//! # Trust
+//!
+//! Opening a plugin runs its code (ELF initialisers, the descriptor's `init`) and
+//! takes its descriptor's declarations as true: only open files you trust, as you
+//! would only run programs you trust. That trust is the caller's whole part, and
+//! no check can stand in for it, so [`Plugin::open`] is safe, like
+//! `std::process::Command::spawn`.
+//!
+//! staticdl's part, which safe code can rely on:
+//! - it never calls unmapped code: functions are called through a [`Symbol`]
+//!   (`symbol.call(..)`), which borrows its [`Plugin`], so the plugin cannot be
+//!   unloaded during or before the call; no function pointer leaves a `Symbol`
+//!   without `unsafe` ([`Symbol::as_raw`]);
+//! - typed lookups ([`Plugin::get`], [`Plugin::call_handler`]) are checked against the signature the plugin declared for the
+//!   export, and refused on any difference;
+//! - a hostile or broken file is refused with an error, never half loaded.
+//!
+//! Lookups of plain C symbols, with no declaration to check against, are `unsafe`
+//! ([`Plugin::symbol`]): there the caller vouches for the type.
+//!
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
@@ -40,6 +57,8 @@
 mod descriptor;
 mod error;
 mod host;
+mod http;
+mod open;
 mod options;
 mod path;
 mod plugin;
@@ -49,14 +68,15 @@ mod symbol;
 pub use descriptor::{Descriptor, ExportDecl, RouteDecl};
 pub use error::{Error, OpenError};
 pub use host::{reset_log_handler, set_log_handler};
+pub use http::Reply;
+pub use open::forget_failure;
 pub use options::OpenOptions;
 pub use plugin::Plugin;
-pub use registry::forget_failure;
 pub use staticdl_loader::runtime::process_args;
-pub use symbol::{Reply, Symbol};
+pub use symbol::Symbol;
 
-/// The plugin side of the contract (descriptor, signatures, host table, handler
-/// types), re-exported for hosts.
+/// The plugin side of the contract (descriptor, signatures, host table; handler
+/// types with the `http` feature), re-exported for hosts.
 ///
 /// ```
 /// assert_eq!(staticdl::abi::DESCRIPTOR_SYMBOL, "STATICDL_PLUGIN");

@@ -1,20 +1,18 @@
-//! Values borrowed from a plugin: looked-up symbols and handler replies.
+//! Values looked up in a plugin, kept from outliving it.
 //!
 //! Owns [`Symbol`]: a function or data pointer that borrows the [`Plugin`] it came
 //! from, with `call` methods for every function shape [`FnSignature`] knows, so a
 //! call happens while the borrow holds. No `Copy` function pointer leaves a
-//! `Symbol` without `unsafe` ([`Symbol::as_raw`]). Also owns [`Reply`] (a
-//! handler's response, released back to the plugin before the plugin can go). It
-//! does not look anything up; `plugin.rs` does.
+//! `Symbol` without `unsafe` ([`Symbol::as_raw`]). It does not look anything up
+//! (`plugin.rs` does) or know what a plugin is beyond the borrow.
 //!
+//! [`Plugin`]: crate::Plugin
 //! [`FnSignature`]: staticdl_abi::FnSignature
 
 use std::ffi::c_void;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
-
-use crate::plugin::Plugin;
 
 /// A symbol of a plugin, typed as `T`, borrowing the plugin so that it cannot
 /// outlive it.
@@ -205,47 +203,6 @@ impl<T: Copy> Copy for Symbol<'_, T> {}
 impl<T: fmt::Debug> fmt::Debug for Symbol<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Symbol").field(&self.value).finish()
-    }
-}
-
-/// What a plugin's HTTP handler produced, borrowing the plugin: dropping it calls
-/// the plugin's `release` for the response memory, which therefore always happens
-/// before the plugin can be unloaded. Derefs to [`staticdl_abi::Reply`] (code,
-/// status, headers, body).
-///
-/// ```no_run
-/// use staticdl::abi::Request;
-/// let plugin = staticdl::Plugin::open("/opt/plugins/libhello.so")?;
-/// let reply = plugin.call_handler("hello_handler", &Request::new(b"GET", b"/hello", b"", &[], b""))?;
-/// assert!(reply.is_ok());
-/// assert_eq!(reply.status(), 200);
-/// # Ok::<(), staticdl::Error>(())
-/// ```
-pub struct Reply<'p> {
-    reply: staticdl_abi::Reply,
-    _plugin: PhantomData<&'p Plugin>,
-}
-
-impl Reply<'_> {
-    pub(crate) fn new(reply: staticdl_abi::Reply) -> Self {
-        Reply {
-            reply,
-            _plugin: PhantomData,
-        }
-    }
-}
-
-impl Deref for Reply<'_> {
-    type Target = staticdl_abi::Reply;
-
-    fn deref(&self) -> &staticdl_abi::Reply {
-        &self.reply
-    }
-}
-
-impl fmt::Debug for Reply<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.reply.fmt(f)
     }
 }
 
