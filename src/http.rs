@@ -1,4 +1,4 @@
-//! The host side of the HTTP handler contract.
+//! The host side of the HTTP handler contract (feature `http`).
 //!
 //! Owns [`Plugin::call_handler`] and [`Reply`] (a handler's response, borrowing
 //! the plugin and released back to it before the plugin can go). It does not own
@@ -49,7 +49,7 @@ impl fmt::Debug for Reply<'_> {
 impl Plugin {
     /// Calls the HTTP handler the plugin exports as `name` (declared with the
     /// handler signature) with `request`; the [`Reply`] borrows the plugin and
-    /// releases the plugin's response memory when dropped.
+    /// releases the plugin's response memory when dropped. Feature `http`.
     ///
     /// # Errors
     /// As for [`Plugin::get`]: [`Error::SignatureMismatch`] when `name` is not

@@ -43,13 +43,20 @@
 //!   (`symbol.call(..)`), which borrows its [`Plugin`], so the plugin cannot be
 //!   unloaded during or before the call; no function pointer leaves a `Symbol`
 //!   without `unsafe` ([`Symbol::as_raw`]);
-//! - typed lookups ([`Plugin::get`], [`Plugin::call_handler`]) are checked against the signature the plugin declared for the
+//! - typed lookups ([`Plugin::get`], and `Plugin::call_handler` with the `http`
+//!   feature) are checked against the signature the plugin declared for the
 //!   export, and refused on any difference;
 //! - a hostile or broken file is refused with an error, never half loaded.
 //!
 //! Lookups of plain C symbols, with no declaration to check against, are `unsafe`
 //! ([`Plugin::symbol`]): there the caller vouches for the type.
 //!
+//! # Features
+//!
+//! - `libc` (default): the libc provider (`staticdl::provider`): glibc's library names
+//!   answered by the host's own C library, `dlopen` for plugins.
+//! - `http`: the HTTP handler contract ([`abi`]'s `http` feature),
+//!   `Plugin::call_handler` and `Reply`.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
@@ -57,6 +64,7 @@
 mod descriptor;
 mod error;
 mod host;
+#[cfg(feature = "http")]
 mod http;
 mod open;
 mod options;
@@ -68,6 +76,7 @@ mod symbol;
 pub use descriptor::{Descriptor, ExportDecl, RouteDecl};
 pub use error::{Error, OpenError};
 pub use host::{reset_log_handler, set_log_handler};
+#[cfg(feature = "http")]
 pub use http::Reply;
 pub use open::forget_failure;
 pub use options::OpenOptions;
@@ -111,6 +120,7 @@ const _: () = {
     send_sync::<Error>();
     send_sync::<Descriptor>();
     send_sync::<Symbol<'static, extern "C" fn(i32, i32) -> i32>>();
+    #[cfg(feature = "http")]
     send_sync::<Reply<'static>>();
 };
 
