@@ -18,15 +18,12 @@ use crate::host::{namespace, HOST_API};
 use crate::options::OpenOptions;
 use crate::path;
 use crate::plugin::{Inner, Plugin};
-use crate::registry::{FileKey, Lease, Local, Panicked, Refusal, Registry};
+use crate::registry::{per_thread, FileKey, Lease, Panicked, Refusal, Registry};
 
-thread_local! {
-    /// The plugin registry's per-thread state.
-    static LOCAL: Local<Inner> = Local::new();
-}
+per_thread!(PluginThreads: Inner);
 
 /// Every plugin the facade has opened, by file.
-static PLUGINS: Registry<Inner, OpenError> = Registry::new(&LOCAL);
+static PLUGINS: Registry<Inner, OpenError, PluginThreads> = Registry::new();
 
 impl From<Panicked> for OpenError {
     fn from(_: Panicked) -> Self {
@@ -146,10 +143,17 @@ fn answer(
     }
 }
 
-/// Opens `requested` with `options`: the registry's fast paths, then the path
-/// resolved and the registry's full open, loading if no one has.
+/// Opens `requested` with `options`: the registry's fast paths (this thread's hit
+/// map, then the map of requested paths), then the path resolved and the
+/// registry's full open, loading if no one has.
 fn open(requested: &Path, options: &OpenOptions) -> Result<Plugin, Error> {
     let keep = options.keep_loaded;
+    // The hottest path: these exact bytes name a live plugin this thread opened.
+    if !keep {
+        if let Some(inner) = PLUGINS.hit(requested) {
+            return Ok(Plugin { inner });
+        }
+    }
     if let Some(found) = PLUGINS.find_by_request(requested, keep) {
         return answer(requested, found);
     }
@@ -168,7 +172,7 @@ fn load(
     requested: &Path,
     canonical: &Path,
     options: &OpenOptions,
-    lease: Lease<Inner, OpenError>,
+    lease: Lease,
 ) -> Result<Arc<Inner>, OpenError> {
     let lib = namespace()
         .load(canonical, &options.load_options())

@@ -18,7 +18,7 @@ use staticdl_abi::{FiniFn, FnSignature};
 use staticdl_loader::Library;
 
 use crate::descriptor::Descriptor;
-use crate::error::{Error, OpenError};
+use crate::error::Error;
 use crate::registry::Lease;
 use crate::symbol::Symbol;
 
@@ -81,7 +81,7 @@ pub(crate) struct Inner {
     lib: Library,
     /// Dropped last: tells the registry the plugin is gone, so a waiting open
     /// loads it afresh.
-    lease: Lease<Inner, OpenError>,
+    lease: Lease,
 }
 
 impl Inner {
@@ -93,7 +93,7 @@ impl Inner {
         descriptor: Option<Descriptor>,
         fini: Option<FiniFn>,
         lib: Library,
-        lease: Lease<Inner, OpenError>,
+        lease: Lease,
     ) -> Self {
         Inner {
             requested,

@@ -19,19 +19,26 @@
 //!   plugin's init or fini opening itself) is refused ([`Refusal::Reentrant`])
 //!   instead of waiting for itself;
 //! - a repeated open by the same absolute path string in the same thread is
-//!   answered from a lock-free thread-local map ([`Local`]).
+//!   answered from a lock-free thread-local map ([`Local`], reached through the
+//!   registry's [`PerThread`] type, statically, so the hit costs no indirect
+//!   call).
 //!
 //! It knows nothing of plugins, ELF or the filesystem: it does not load anything
 //! (its caller's closure does) or resolve paths (`path.rs`).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard, PoisonError, Weak};
-use std::thread::{LocalKey, ThreadId};
+use std::thread::ThreadId;
 
 use crate::path::FileId;
+
+use self::fnv::Fnv;
+
+mod fnv;
 
 /// Which file an open is about, as resolved by the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,39 +68,10 @@ pub(crate) enum Refusal<E> {
     Reentrant,
 }
 
-/// FNV-1a over 8-byte words: short keys, no need for DoS resistance (the host
-/// chooses the paths).
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        let mut words = bytes.chunks_exact(8);
-        for w in &mut words {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(w);
-            h = (h ^ u64::from_le_bytes(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        for &b in words.remainder() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
 type Hits<V> = HashMap<Box<[u8]>, Weak<V>, BuildHasherDefault<Fnv>>;
 
-/// A registry's per-thread state, declared by its owner with `thread_local!` and
-/// handed to [`Registry::new`].
+/// A registry's per-thread state, in a `thread_local!` of its owner that the
+/// registry reaches through its [`PerThread`] type (see [`per_thread!`]).
 pub(crate) struct Local<V> {
     /// The hottest path of all, a repeated open by the very same absolute path
     /// string in the same thread: its bytes straight to the live value. A dead
@@ -116,12 +94,42 @@ impl<V> Local<V> {
     }
 }
 
-/// One value per file, loaded once; see the module docs for the rules.
-pub(crate) struct Registry<V: 'static, E: 'static> {
+/// Where a registry's per-thread state lives: a type with one `thread_local!`,
+/// declared with [`per_thread!`].
+pub(crate) trait PerThread<V: 'static>: 'static {
+    /// Runs `f` on this thread's state; `None` once the thread is tearing down
+    /// its thread-locals.
+    fn with<R>(f: impl FnOnce(&Local<V>) -> R) -> Option<R>;
+}
+
+/// `per_thread!(Name: V)` declares type `Name`, whose [`PerThread`] state for
+/// values `V` is a `thread_local!` of its own.
+macro_rules! per_thread {
+    ($vis:vis $name:ident: $value:ty) => {
+        /// The per-thread state of a registry (see `registry::PerThread`).
+        $vis struct $name;
+
+        impl $crate::registry::PerThread<$value> for $name {
+            #[inline]
+            fn with<R>(f: impl FnOnce(&$crate::registry::Local<$value>) -> R) -> Option<R> {
+                thread_local! {
+                    static LOCAL: $crate::registry::Local<$value> =
+                        $crate::registry::Local::new();
+                }
+                LOCAL.try_with(f).ok()
+            }
+        }
+    };
+}
+pub(crate) use per_thread;
+
+/// One value per file, loaded once; see the module docs for the rules. `T` is
+/// where its per-thread state lives.
+pub(crate) struct Registry<V: 'static, E: 'static, T> {
     shared: LazyLock<Mutex<Shared<V, E>>>,
     /// Signalled whenever a slot changes state.
     changed: Condvar,
-    local: &'static LocalKey<Local<V>>,
+    threads: PhantomData<fn() -> T>,
     /// How many times an open started waiting for another thread's load or
     /// unload: lets the tests release a load only once its waiters wait.
     #[cfg(test)]
@@ -255,13 +263,13 @@ impl<V, E> Shared<V, E> {
     }
 }
 
-impl<V, E> Registry<V, E> {
-    /// An empty registry whose per-thread state is `local`.
-    pub(crate) const fn new(local: &'static LocalKey<Local<V>>) -> Self {
+impl<V, E, T> Registry<V, E, T> {
+    /// An empty registry.
+    pub(crate) const fn new() -> Self {
         Registry {
             shared: LazyLock::new(Default::default),
             changed: Condvar::new(),
-            local,
+            threads: PhantomData,
             #[cfg(test)]
             waits: std::sync::atomic::AtomicUsize::new(0),
         }
@@ -272,10 +280,11 @@ impl<V, E> Registry<V, E> {
     }
 }
 
-impl<V, E> Registry<V, E>
+impl<V, E, T> Registry<V, E, T>
 where
     V: Send + Sync + 'static,
     E: From<Panicked> + Send + Sync + 'static,
+    T: PerThread<V>,
 {
     /// Remembers, for this thread, that the absolute path string `requested` names
     /// live value `value`.
@@ -284,7 +293,7 @@ where
             return;
         }
         let bytes = requested.as_os_str().as_encoded_bytes();
-        let _ = self.local.try_with(|l| {
+        T::with(|l| {
             let mut h = l.hits.borrow_mut();
             if !h.contains_key(bytes) {
                 h.retain(|_, w| w.strong_count() > 0);
@@ -293,31 +302,29 @@ where
         });
     }
 
+    /// The live value these exact bytes named when this thread opened them
+    /// before: no lock, no allocation, no file. Never pins (a `keep` open must go
+    /// through [`Registry::find_by_request`]).
+    #[inline]
+    pub(crate) fn hit(&self, requested: &Path) -> Option<Arc<V>> {
+        T::with(|l| {
+            l.hits
+                .borrow()
+                .get(requested.as_os_str().as_encoded_bytes())
+                .and_then(Weak::upgrade)
+        })
+        .flatten()
+    }
+
     /// Answers an open of `requested` without touching any file, if the registry
-    /// can: these exact bytes name a live value this thread opened before (no lock,
-    /// no allocation), or this exact absolute path was opened before and its slot
-    /// is loaded or failed. `None` means: resolve the path and call
-    /// [`Registry::open`]. With `keep`, a hit pins the value.
+    /// can: this exact absolute path was opened before and its slot is loaded or
+    /// failed. `None` means: resolve the path and call [`Registry::open`]. With
+    /// `keep`, a loaded value is pinned.
     pub(crate) fn find_by_request(
         &'static self,
         requested: &Path,
         keep: bool,
     ) -> Option<Result<Arc<V>, Refusal<E>>> {
-        if !keep {
-            let hit = self
-                .local
-                .try_with(|l| {
-                    l.hits
-                        .borrow()
-                        .get(requested.as_os_str().as_encoded_bytes())
-                        .and_then(Weak::upgrade)
-                })
-                .ok()
-                .flatten();
-            if let Some(value) = hit {
-                return Some(Ok(value));
-            }
-        }
         if !requested.is_absolute() {
             return None;
         }
@@ -351,7 +358,7 @@ where
         load: F,
     ) -> Result<Arc<V>, Refusal<E>>
     where
-        F: FnOnce(&Path, Lease<V, E>) -> Result<Arc<V>, E>,
+        F: FnOnce(&Path, Lease) -> Result<Arc<V>, E>,
     {
         let mut shared = self.lock();
         // The load this call waited for, if any: its failure is not a "previous" one.
@@ -372,10 +379,8 @@ where
                 Found::Busy { ticket, by } => {
                     let loading_here = by == std::thread::current().id()
                         && matches!(shared.slots.get(&key), Some(Slot::Loading { .. }));
-                    let closing_here = self
-                        .local
-                        .try_with(|l| l.closing.borrow().contains(&key))
-                        .unwrap_or(false);
+                    let closing_here =
+                        T::with(|l| l.closing.borrow().contains(&key)).unwrap_or(false);
                     if loading_here || closing_here {
                         // The value's own load or teardown (or a host callback it
                         // made) opens it again: waiting would wait for ourselves.
@@ -462,14 +467,14 @@ where
 /// Publishes the outcome of one load exactly once; if dropped unpublished (the
 /// loading thread panicked), publishes [`Panicked`]. Either way every waiter is
 /// woken.
-struct Publisher<V: 'static, E: From<Panicked> + 'static> {
-    registry: &'static Registry<V, E>,
+struct Publisher<V: 'static, E: From<Panicked> + 'static, T: 'static> {
+    registry: &'static Registry<V, E, T>,
     key: PathBuf,
     ticket: u64,
     published: bool,
 }
 
-impl<V, E: From<Panicked>> Publisher<V, E> {
+impl<V, E: From<Panicked>, T> Publisher<V, E, T> {
     fn publish(mut self, result: Result<Arc<V>, Arc<E>>, keep: bool) -> Result<Arc<V>, Arc<E>> {
         let slot = match &result {
             Ok(value) => Slot::Loaded {
@@ -506,7 +511,7 @@ impl<V, E: From<Panicked>> Publisher<V, E> {
     }
 }
 
-impl<V, E: From<Panicked>> Drop for Publisher<V, E> {
+impl<V, E: From<Panicked>, T> Drop for Publisher<V, E, T> {
     fn drop(&mut self) {
         if !self.published {
             self.set(Slot::Failed {
@@ -517,46 +522,66 @@ impl<V, E: From<Panicked>> Drop for Publisher<V, E> {
     }
 }
 
+/// What a [`Lease`] needs of its registry, whatever the registry's value type.
+trait Slots: Sync {
+    /// Marks `key` as being torn down by this thread.
+    fn closing(&self, key: &Path);
+    /// Unmarks `key`, and clears its slot if it still holds load `ticket`.
+    fn release(&self, key: &Path, ticket: u64);
+}
+
+impl<V, E, T> Slots for Registry<V, E, T>
+where
+    V: Send + Sync + 'static,
+    E: Send + Sync + 'static,
+    T: PerThread<V>,
+{
+    fn closing(&self, key: &Path) {
+        // During thread teardown the list may be gone already; then nothing is
+        // recorded, and nothing can call back into the host on this thread.
+        T::with(|l| l.closing.borrow_mut().push(key.to_path_buf()));
+    }
+
+    fn release(&self, key: &Path, ticket: u64) {
+        T::with(|l| {
+            let mut c = l.closing.borrow_mut();
+            if let Some(i) = c.iter().rposition(|k| k == key) {
+                c.remove(i);
+            }
+        });
+        let mut shared = self.lock();
+        let ours = matches!(
+            shared.slots.get(key),
+            Some(Slot::Loaded { ticket: t, .. }) if *t == ticket
+        );
+        if ours {
+            let cleared = shared.slots.remove(key);
+            drop(shared);
+            self.changed.notify_all();
+            drop(cleared);
+        }
+    }
+}
+
 /// Held by a loaded value and dropped after it is torn down: clears the value's
 /// slot (if it is still this load's) and wakes anyone waiting to open it again.
-pub(crate) struct Lease<V: 'static, E: 'static> {
-    registry: &'static Registry<V, E>,
+pub(crate) struct Lease {
+    registry: &'static dyn Slots,
     key: PathBuf,
     ticket: u64,
 }
 
-impl<V, E> Lease<V, E> {
+impl Lease {
     /// Marks this thread as tearing the value down, until this `Lease` drops: an
     /// open of the same file from this thread meanwhile is refused as re-entrant.
     pub(crate) fn closing(&self) {
-        // During thread teardown the list may be gone already; then nothing is
-        // recorded, and nothing can call back into the host on this thread.
-        let _ = self
-            .registry
-            .local
-            .try_with(|l| l.closing.borrow_mut().push(self.key.clone()));
+        self.registry.closing(&self.key);
     }
 }
 
-impl<V: 'static, E: 'static> Drop for Lease<V, E> {
+impl Drop for Lease {
     fn drop(&mut self) {
-        let _ = self.registry.local.try_with(|l| {
-            let mut c = l.closing.borrow_mut();
-            if let Some(i) = c.iter().rposition(|k| *k == self.key) {
-                c.remove(i);
-            }
-        });
-        let mut shared = self.registry.lock();
-        let ours = matches!(
-            shared.slots.get(&self.key),
-            Some(Slot::Loaded { ticket, .. }) if *ticket == self.ticket
-        );
-        if ours {
-            let cleared = shared.slots.remove(&self.key);
-            drop(shared);
-            self.registry.changed.notify_all();
-            drop(cleared);
-        }
+        self.registry.release(&self.key, self.ticket);
     }
 }
 

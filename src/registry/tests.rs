@@ -32,7 +32,7 @@ type Hook = Box<dyn Fn() + Send + Sync>;
 struct Value {
     n: usize,
     on_drop: Option<Hook>,
-    lease: Lease<Value, Fail>,
+    lease: Lease,
 }
 
 impl Drop for Value {
@@ -44,16 +44,14 @@ impl Drop for Value {
     }
 }
 
-type Reg = Registry<Value, Fail>;
+type Reg<T> = Registry<Value, Fail, T>;
 type Opened = Result<Arc<Value>, Refusal<Fail>>;
 
-/// A registry of its own for the calling test.
+/// A registry of its own for the calling test, with per-thread state of its own.
 macro_rules! registry {
     () => {{
-        thread_local! {
-            static LOCAL: Local<Value> = Local::new();
-        }
-        static REG: Reg = Registry::new(&LOCAL);
+        per_thread!(Threads: Value);
+        static REG: Reg<Threads> = Registry::new();
         &REG
     }};
 }
@@ -65,7 +63,7 @@ fn file(name: &str, ino: u64) -> FileKey {
     }
 }
 
-fn value(n: usize, lease: Lease<Value, Fail>) -> Result<Arc<Value>, Fail> {
+fn value(n: usize, lease: Lease) -> Result<Arc<Value>, Fail> {
     Ok(Arc::new(Value {
         n,
         on_drop: None,
@@ -75,7 +73,13 @@ fn value(n: usize, lease: Lease<Value, Fail>) -> Result<Arc<Value>, Fail> {
 
 /// Opens `/reg/{name}` (inode `ino`) in `reg`, loading a value numbered by `loads`
 /// if the registry asks for a load.
-fn open(reg: &'static Reg, name: &str, ino: u64, keep: bool, loads: &AtomicUsize) -> Opened {
+fn open<T: PerThread<Value>>(
+    reg: &'static Reg<T>,
+    name: &str,
+    ino: u64,
+    keep: bool,
+    loads: &AtomicUsize,
+) -> Opened {
     let f = file(name, ino);
     let requested = f.canonical.clone();
     reg.open(&requested, f, keep, |_, lease| {
@@ -92,7 +96,7 @@ fn failed(r: Opened) -> (Arc<Fail>, bool) {
 }
 
 /// Waits until `n` opens of `reg` are waiting (or fails after ten seconds).
-fn until_waiting(reg: &'static Reg, n: usize) {
+fn until_waiting<T>(reg: &'static Reg<T>, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while reg.waits.load(Ordering::SeqCst) < n {
         assert!(Instant::now() < deadline, "the waiters never waited");
@@ -102,8 +106,8 @@ fn until_waiting(reg: &'static Reg, n: usize) {
 
 /// Starts `n` threads opening `/reg/{name}`, whose own loads would count in
 /// `loads`; their results come back through the receiver.
-fn waiters(
-    reg: &'static Reg,
+fn waiters<T: PerThread<Value>>(
+    reg: &'static Reg<T>,
     name: &'static str,
     n: usize,
     loads: &'static AtomicUsize,
@@ -129,10 +133,10 @@ fn collect<T>(rx: &mpsc::Receiver<T>, n: usize) -> Vec<T> {
 
 /// A load on another thread that blocks until released; returns the release
 /// sender and the loader's join handle.
-fn blocked_load(
-    reg: &'static Reg,
+fn blocked_load<T: PerThread<Value>>(
+    reg: &'static Reg<T>,
     name: &'static str,
-    outcome: fn(Lease<Value, Fail>) -> Result<Arc<Value>, Fail>,
+    outcome: fn(Lease) -> Result<Arc<Value>, Fail>,
 ) -> (mpsc::Sender<()>, thread::JoinHandle<Opened>) {
     let (started_tx, started) = mpsc::channel();
     let (release, released) = mpsc::channel::<()>();
@@ -350,10 +354,8 @@ fn hard_links_share_the_live_slot() {
 fn a_repeated_absolute_path_is_answered_without_resolving() {
     let reg = registry!();
     let requested = Path::new("/requested/as/given.so");
-    assert!(
-        reg.find_by_request(requested, false).is_none(),
-        "never seen"
-    );
+    assert!(reg.hit(requested).is_none(), "never seen");
+    assert!(reg.find_by_request(requested, false).is_none());
     let v = reg
         .open(requested, file("given", 8), false, |_, lease| {
             value(1, lease)
@@ -362,6 +364,7 @@ fn a_repeated_absolute_path_is_answered_without_resolving() {
         .unwrap();
     // Known by this absolute string: answered from the registry's map of
     // requested paths, which also fills this thread's hit map.
+    assert!(reg.hit(requested).is_none(), "a load fills no hit map");
     let known = reg.find_by_request(requested, false).unwrap().ok().unwrap();
     assert!(Arc::ptr_eq(&known, &v));
     // Another thread, without hits of its own, is answered from the map too.
@@ -382,7 +385,7 @@ fn a_repeated_absolute_path_is_answered_without_resolving() {
         signalled
     });
     locked.recv().unwrap();
-    let hit = reg.find_by_request(requested, false).unwrap().ok().unwrap();
+    let hit = reg.hit(requested).expect("a hit");
     done_tx.send(()).unwrap();
     assert!(
         holder.join().unwrap(),
@@ -391,8 +394,10 @@ fn a_repeated_absolute_path_is_answered_without_resolving() {
     assert!(Arc::ptr_eq(&hit, &v));
 
     // A relative path may name another file after a `chdir`: never answered.
+    assert!(reg.hit(Path::new("given.so")).is_none());
     assert!(reg.find_by_request(Path::new("given.so"), false).is_none());
     drop((v, known, other, hit));
     // Gone: the fast paths give way to a full open, which loads afresh.
+    assert!(reg.hit(requested).is_none());
     assert!(reg.find_by_request(requested, false).is_none());
 }
