@@ -14,7 +14,7 @@
 //! }
 //! // Declared in the plugin's descriptor: the signature is checked, no `unsafe`.
 //! let add = plugin.get::<extern "C" fn(i32, i32) -> i32>("add")?;
-//! assert_eq!(add(2, 3), 5);
+//! assert_eq!(add.call(2, 3), 5);
 //! // Any C symbol: the caller vouches for its type.
 //! // SAFETY: `hello_version` is `const char *hello_version(void)`.
 //! let version = unsafe { plugin.symbol::<extern "C" fn() -> *const std::ffi::c_char>("hello_version")? };
@@ -30,9 +30,33 @@
 //! forgotten ([`forget_failure`]), and lookups of declared functions check their
 //! signatures.
 //!
-//! Opening a plugin runs its code; only open files you trust. The safe API
-//! ([`Plugin::get`], [`Plugin::call_handler`]) trusts the plugin's declarations
-//! about its own functions.
+//! # Trust
+//!
+//! Opening a plugin runs its code (ELF initialisers, the descriptor's `init`) and
+//! takes its descriptor's declarations as true: only open files you trust, as you
+//! would only run programs you trust. That trust is the caller's whole part, and
+//! no check can stand in for it, so [`Plugin::open`] is safe, like
+//! `std::process::Command::spawn`.
+//!
+//! staticdl's part, which safe code can rely on:
+//! - it never calls unmapped code: functions are called through a [`Symbol`]
+//!   (`symbol.call(..)`), which borrows its [`Plugin`], so the plugin cannot be
+//!   unloaded during or before the call; no function pointer leaves a `Symbol`
+//!   without `unsafe` ([`Symbol::as_raw`]);
+//! - typed lookups ([`Plugin::get`], and `Plugin::call_handler` with the `http`
+//!   feature) are checked against the signature the plugin declared for the
+//!   export, and refused on any difference;
+//! - a hostile or broken file is refused with an error, never half loaded.
+//!
+//! Lookups of plain C symbols, with no declaration to check against, are `unsafe`
+//! ([`Plugin::symbol`]): there the caller vouches for the type.
+//!
+//! # Features
+//!
+//! - `libc` (default): the libc provider (`staticdl::provider`): glibc's library names
+//!   answered by the host's own C library, `dlopen` for plugins.
+//! - `http`: the HTTP handler contract ([`abi`]'s `http` feature),
+//!   `Plugin::call_handler` and `Reply`.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
@@ -40,6 +64,9 @@
 mod descriptor;
 mod error;
 mod host;
+#[cfg(feature = "http")]
+mod http;
+mod open;
 mod options;
 mod path;
 mod plugin;
@@ -49,14 +76,16 @@ mod symbol;
 pub use descriptor::{Descriptor, ExportDecl, RouteDecl};
 pub use error::{Error, OpenError};
 pub use host::{reset_log_handler, set_log_handler};
+#[cfg(feature = "http")]
+pub use http::Reply;
+pub use open::forget_failure;
 pub use options::OpenOptions;
 pub use plugin::Plugin;
-pub use registry::forget_failure;
 pub use staticdl_loader::runtime::process_args;
-pub use symbol::{Reply, Symbol};
+pub use symbol::Symbol;
 
-/// The plugin side of the contract (descriptor, signatures, host table, handler
-/// types), re-exported for hosts.
+/// The plugin side of the contract (descriptor, signatures, host table; handler
+/// types with the `http` feature), re-exported for hosts.
 ///
 /// ```
 /// assert_eq!(staticdl::abi::DESCRIPTOR_SYMBOL, "STATICDL_PLUGIN");
@@ -91,6 +120,7 @@ const _: () = {
     send_sync::<Error>();
     send_sync::<Descriptor>();
     send_sync::<Symbol<'static, extern "C" fn(i32, i32) -> i32>>();
+    #[cfg(feature = "http")]
     send_sync::<Reply<'static>>();
 };
 

@@ -1,17 +1,15 @@
 //! How to open a plugin: the builder behind [`Plugin::options`](crate::Plugin::options).
 //!
-//! Owns [`OpenOptions`] and its mapping onto the loader's `LoadOptions` (host
-//! symbol sources, search paths, executable stacks, global scope, limits; the
-//! process arguments are always passed). It does not open anything itself beyond
-//! handing the finished options to the registry.
+//! Owns [`OpenOptions`], plain data, and its mapping onto the loader's
+//! `LoadOptions` (host symbol sources, search paths, executable stacks, global
+//! scope, limits; the process arguments are always passed). It opens nothing and
+//! knows nothing of the registry or of plugins: [`OpenOptions::open`] lives in
+//! `open.rs`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use staticdl_loader::{LibraryProvider, Limits, LoadOptions, SymbolSource};
-
-use crate::error::Error;
-use crate::plugin::Plugin;
 
 /// Options for opening a plugin; finish with [`OpenOptions::open`].
 ///
@@ -75,16 +73,6 @@ impl OpenOptions {
             keep_loaded: false,
             libc_provider: true,
         }
-    }
-
-    /// Opens the plugin at `path` with these options; see [`Plugin::open`].
-    ///
-    /// ```no_run
-    /// let p = staticdl::OpenOptions::new().global(true).open("/opt/plugins/libbase.so")?;
-    /// # Ok::<(), staticdl::Error>(())
-    /// ```
-    pub fn open(&self, path: impl AsRef<Path>) -> Result<Plugin, Error> {
-        crate::registry::open(path.as_ref(), self)
     }
 
     /// Adds a source of host symbols, consulted after every loaded object (a

@@ -1,26 +1,26 @@
 //! An opened plugin: its handle, its life cycle and its lookups.
 //!
 //! Owns [`Plugin`] (a cheap, shareable handle; the last one to go runs the
-//! plugin's `fini` and lets the loader unload it), the load itself once the
-//! registry has decided to load (loader, descriptor, ABI `init` with the host
-//! table), typed lookups checked against the declared signatures, unsafe lookups of
-//! plain C symbols, handler calls, and the diagnostics. It does not decide whether
-//! to load or wait (the registry does) or parse descriptors (`descriptor.rs`).
+//! plugin's `fini` and lets the loader unload it), the state one loaded plugin
+//! shares between its handles, typed lookups checked against the declared
+//! signatures, unsafe lookups of plain C symbols, and the diagnostics. It does not
+//! open or load anything (`open.rs` does: `Plugin::open`, `Plugin::options`,
+//! `Plugin::retry` are defined there), decide whether to load or wait (the
+//! registry does), parse descriptors (`descriptor.rs`) or call handlers
+//! (`http.rs`).
 
 use std::ffi::c_void;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use staticdl_abi::{FiniFn, FnSignature, HandlerFn, Request};
+use staticdl_abi::{FiniFn, FnSignature};
 use staticdl_loader::Library;
 
-use crate::descriptor::{self, Descriptor};
-use crate::error::{Error, OpenError};
-use crate::host::{namespace, HOST_API};
-use crate::options::OpenOptions;
-use crate::registry::SlotRelease;
-use crate::symbol::{Reply, Symbol};
+use crate::descriptor::Descriptor;
+use crate::error::Error;
+use crate::registry::Lease;
+use crate::symbol::Symbol;
 
 /// A loaded plugin (or plain shared library).
 ///
@@ -28,11 +28,27 @@ use crate::symbol::{Reply, Symbol};
 /// returns a handle to the same plugin; its `init` ran once. Clones are cheap
 /// (an `Arc`). When the last handle goes (dropped, or [`Plugin::close`]d), the
 /// plugin's `fini` runs, then its ELF finalisers, and it is unmapped — unless it
-/// was opened with [`OpenOptions::keep_loaded`].
+/// was opened with [`OpenOptions::keep_loaded`](crate::OpenOptions::keep_loaded).
 ///
-/// Opening a plugin runs its code (ELF initialisers, then the descriptor's
-/// `init`): only open files you trust. The safe lookups trust what the plugin
-/// declares about its own functions.
+/// # Trust
+///
+/// What the caller trusts: the file. Opening a plugin runs its code (ELF
+/// initialisers, then the descriptor's `init`), like running a program, and its
+/// descriptor's declarations are taken as true. Only open files you trust. No
+/// check could stand in for that trust, so [`Plugin::open`] is safe, as
+/// `std::process::Command::spawn` is: marking it `unsafe` would add no obligation
+/// a caller could discharge beyond "I trust this file".
+///
+/// What safe code is guaranteed in exchange:
+/// - staticdl itself never calls unmapped code: a looked-up function is called
+///   through a [`Symbol`] that borrows the handle (and a handler's response is
+///   read through a `Reply` that does), so the plugin cannot be unloaded under
+///   the call; no function pointer leaves a `Symbol` without `unsafe`;
+/// - a typed lookup ([`Plugin::get`]) is checked against the signature the plugin
+///   declared for that export, and refused on any difference.
+///
+/// Lookups of plain C symbols ([`Plugin::symbol`]) have no declaration to check
+/// against and are `unsafe`: there the caller vouches for the type.
 ///
 /// ```no_run
 /// use staticdl::Plugin;
@@ -40,7 +56,7 @@ use crate::symbol::{Reply, Symbol};
 /// let plugin = Plugin::open("/opt/plugins/libhello.so")?;
 /// // A function declared in the plugin's descriptor: the type is checked.
 /// let add = plugin.get::<extern "C" fn(i32, i32) -> i32>("add")?;
-/// assert_eq!(add(2, 3), 5);
+/// assert_eq!(add.call(2, 3), 5);
 /// // A plain C symbol: the caller vouches for the type.
 /// // SAFETY: `hello_count` is an `unsigned int` in the plugin.
 /// let count = unsafe { plugin.symbol::<*const u32>("hello_count")? };
@@ -65,12 +81,34 @@ pub(crate) struct Inner {
     lib: Library,
     /// Dropped last: tells the registry the plugin is gone, so a waiting open
     /// loads it afresh.
-    release: SlotRelease,
+    lease: Lease,
+}
+
+impl Inner {
+    /// The state of a plugin that is loaded and initialised: `fini` is its
+    /// descriptor's `fini` if `init` succeeded (or there was none).
+    pub(crate) fn new(
+        requested: PathBuf,
+        path: PathBuf,
+        descriptor: Option<Descriptor>,
+        fini: Option<FiniFn>,
+        lib: Library,
+        lease: Lease,
+    ) -> Self {
+        Inner {
+            requested,
+            path,
+            descriptor,
+            fini,
+            lib,
+            lease,
+        }
+    }
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        self.release.closing();
+        self.lease.closing();
         if let Some(fini) = self.fini.take() {
             // SAFETY: `init` succeeded (or the plugin has none), no handle is left
             // that could call into the plugin, and it is still mapped: `lib` is
@@ -80,101 +118,9 @@ impl Drop for Inner {
     }
 }
 
-/// Loads `canonical` and brings the plugin up: loader, descriptor, ABI `init`.
-/// On any error, nothing of the plugin stays loaded and its `fini` is not called.
-pub(crate) fn load(
-    requested: &Path,
-    canonical: &Path,
-    options: &OpenOptions,
-    release: SlotRelease,
-) -> Result<Arc<Inner>, OpenError> {
-    let lib = namespace()
-        .load(canonical, &options.load_options())
-        .map_err(|error| OpenError::Load {
-            error,
-            object: canonical.to_path_buf(),
-        })?;
-    let (descriptor, fini) = match descriptor::read(&lib)? {
-        None => (None, None),
-        Some(read) => {
-            if let Some(init) = read.init {
-                // SAFETY: `init` lies in the plugin (checked by `descriptor::read`),
-                // which is loaded, relocated and initialised; it receives the
-                // host table, a `static` that outlives every plugin.
-                let code = unsafe { init(&HOST_API) };
-                if code != staticdl_abi::INIT_OK {
-                    return Err(OpenError::InitFailed {
-                        plugin: read.info.name().to_owned(),
-                        code,
-                    });
-                }
-            }
-            (Some(read.info), read.fini)
-        }
-    };
-    Ok(Arc::new(Inner {
-        requested: requested.to_path_buf(),
-        path: canonical.to_path_buf(),
-        descriptor,
-        fini,
-        lib,
-        release,
-    }))
-}
-
 impl Plugin {
-    /// Opens the plugin at `path` with the default options: loads it with its
-    /// dependencies, checks and initialises it, or returns the plugin already
-    /// loaded from the same file.
-    ///
-    /// The path is canonicalised (symlinks and `..` resolved) and looked up in a
-    /// process-wide registry:
-    /// - loaded already: a new handle to it (no filesystem access at all when the
-    ///   same absolute path string was opened before);
-    /// - being opened by another thread: waits for that result;
-    /// - failed before: that error again, marked `(previous failure)` (see
-    ///   [`forget_failure`](crate::forget_failure));
-    /// - otherwise it is loaded now. If the object exports a `STATICDL_PLUGIN`
-    ///   descriptor, its magic and ABI version are checked (an incompatible plugin
-    ///   is refused and unloaded) and its `init` is called with the host table; an
-    ///   object without one is opened as a plain library.
-    ///
-    /// ```no_run
-    /// let plugin = staticdl::Plugin::open("/opt/plugins/libhello.so")?;
-    /// let again = staticdl::Plugin::open("/opt/plugins/../plugins/libhello.so")?;
-    /// assert_eq!(plugin, again);
-    /// # Ok::<(), staticdl::Error>(())
-    /// ```
-    pub fn open(path: impl AsRef<Path>) -> Result<Plugin, Error> {
-        OpenOptions::new().open(path)
-    }
-
-    /// A builder for opening with options (host symbols, search paths, ...).
-    ///
-    /// ```no_run
-    /// let plugin = staticdl::Plugin::options().keep_loaded(true).open("/opt/plugins/libhello.so")?;
-    /// # Ok::<(), staticdl::Error>(())
-    /// ```
-    pub fn options() -> OpenOptions {
-        OpenOptions::new()
-    }
-
-    /// Forgets a remembered failure for `path` and opens it again.
-    ///
-    /// ```no_run
-    /// let plugin = match staticdl::Plugin::open("/opt/plugins/libflaky.so") {
-    ///     Err(e) if e.is_previous_failure() => staticdl::Plugin::retry("/opt/plugins/libflaky.so")?,
-    ///     other => other?,
-    /// };
-    /// # Ok::<(), staticdl::Error>(())
-    /// ```
-    pub fn retry(path: impl AsRef<Path>) -> Result<Plugin, Error> {
-        crate::registry::forget_failure(path.as_ref());
-        Plugin::open(path)
-    }
-
     /// Gives up this handle. If it was the last one (and the plugin was not opened
-    /// with [`OpenOptions::keep_loaded`]), the plugin's `fini` and ELF finalisers
+    /// with [`OpenOptions::keep_loaded`](crate::OpenOptions::keep_loaded)), the plugin's `fini` and ELF finalisers
     /// run and it is unmapped before this returns; the result says whether that
     /// happened.
     ///
@@ -299,8 +245,17 @@ impl Plugin {
     /// checking `F`'s signature against the declared one.
     ///
     /// `F` is an `extern "C" fn` (or `unsafe extern "C" fn`) of up to six
-    /// arguments of the ABI's types. The returned [`Symbol`] borrows the plugin
-    /// and derefs to `F`.
+    /// arguments of the ABI's types. The returned [`Symbol`] borrows the plugin;
+    /// call it with `call` (safe for an `extern "C" fn`, `unsafe` for an
+    /// `unsafe extern "C" fn`), which cannot outlive the plugin.
+    ///
+    /// Safe because of what is checked: the name is declared in the plugin's
+    /// `STATICDL_PLUGIN` descriptor, its declared signature is exactly `F`'s, and
+    /// its address lies in the plugin. What is trusted is the declaration itself:
+    /// a plugin that declares `fn(i32,i32)->i32` for a function of another type, or
+    /// a safe signature for a function with preconditions, breaks the contract it
+    /// was opened under (see [Trust](Plugin#trust)). Declare such functions
+    /// `unsafe extern "C" fn`, and look them up with that type.
     ///
     /// # Errors
     /// [`Error::NoDescriptor`] for a plain library, [`Error::NotExported`] for a
@@ -310,7 +265,7 @@ impl Plugin {
     /// ```no_run
     /// let plugin = staticdl::Plugin::open("/opt/plugins/libhello.so")?;
     /// let add = plugin.get::<extern "C" fn(i32, i32) -> i32>("add")?;
-    /// assert_eq!(add(40, 2), 42);
+    /// assert_eq!(add.call(40, 2), 42);
     /// let wrong = plugin.get::<extern "C" fn(i64, i64) -> i64>("add");
     /// assert!(matches!(wrong, Err(staticdl::Error::SignatureMismatch { .. })));
     /// # Ok::<(), staticdl::Error>(())
@@ -351,15 +306,16 @@ impl Plugin {
     /// `T` must be the symbol's real type: for a function, an `extern "C" fn`
     /// pointer with its exact signature; for data, a raw pointer to its type
     /// (`*const u32`, `*mut Config`), never a reference. `T` must be pointer-sized
-    /// (checked at compile time). Values copied out of the [`Symbol`] must not be
-    /// used after the plugin is unloaded.
+    /// (checked at compile time). Pointers copied out of the [`Symbol`] (a data
+    /// symbol's pointer, [`Symbol::as_raw`]) must not be used after the plugin is
+    /// unloaded.
     ///
     /// ```no_run
     /// let plugin = staticdl::Plugin::open("/opt/plugins/libbasic.so")?;
     /// // SAFETY: `int basic_add(int, int)` and `int basic_counter` in the plugin.
     /// unsafe {
     ///     let add = plugin.symbol::<extern "C" fn(i32, i32) -> i32>("basic_add")?;
-    ///     assert_eq!(add(2, 3), 5);
+    ///     assert_eq!(add.call(2, 3), 5);
     ///     let counter = plugin.symbol::<*const i32>("basic_counter")?;
     ///     println!("{}", **counter);
     /// }
@@ -394,28 +350,6 @@ impl Plugin {
     /// ```
     pub fn symbol_address(&self, name: &str) -> Option<NonNull<c_void>> {
         self.inner.lib.symbol(name)
-    }
-
-    /// Calls the HTTP handler the plugin exports as `name` (declared with the
-    /// handler signature) with `request`; the [`Reply`] borrows the plugin and
-    /// releases the plugin's response memory when dropped.
-    ///
-    /// ```no_run
-    /// use staticdl::abi::Request;
-    /// let plugin = staticdl::Plugin::open("/opt/plugins/libhello.so")?;
-    /// let route = plugin.descriptor().unwrap().route("GET", "/hello").unwrap().clone();
-    /// let request = Request::new(b"GET", b"/hello", b"name=you", &[], b"");
-    /// let reply = plugin.call_handler(route.handler(), &request)?;
-    /// println!("{} {}", reply.status(), String::from_utf8_lossy(reply.body()));
-    /// # Ok::<(), staticdl::Error>(())
-    /// ```
-    pub fn call_handler(&self, name: &str, request: &Request<'_>) -> Result<Reply<'_>, Error> {
-        let handler = self.get::<HandlerFn>(name)?;
-        // SAFETY: the plugin declared `name` with the handler signature (checked
-        // by `get`), and keeps the handler contract it thereby promised. The
-        // `Reply` borrows the plugin, so it is released before any unload.
-        let reply = unsafe { staticdl_abi::call_handler(*handler, request) };
-        Ok(Reply::new(reply))
     }
 }
 

@@ -1,106 +1,144 @@
-//! The process-wide registry of opened plugins.
+//! A registry of values loaded from files: one value per file, loaded once.
 //!
-//! Owns [`REGISTRY`]: one slot per canonical path (loading, loaded, or failed),
-//! the fast map from exact requested path strings to slots, the map from file
-//! identity to slot (hard links), and the [`Condvar`] that threads wait on while
-//! another thread loads. The rules:
+//! Owns [`Registry`], generic over the value `V` it hands out (the facade's plugin
+//! state) and the failure `E` it remembers: one slot per canonical path (loading,
+//! loaded, or failed), the map from exact requested path strings to slots, the map
+//! from file identity to slot (hard links), the [`Condvar`] that threads wait on
+//! while another thread loads, the per-thread hit map and the [`Lease`] a loaded
+//! value holds. The rules:
 //!
-//! - one thread loads a given plugin; the others wait for its result, and the
-//!   registry mutex is never held while loading or running plugin code;
+//! - one thread loads a given file; the others wait for its result, and the
+//!   registry mutex is never held while loading or running the loader's code;
 //! - every outcome, including a panic of the loading thread, is published and
-//!   wakes every waiter ([`Publisher`]);
-//! - the registry holds plugins weakly (strongly only for `keep_loaded`): the last
-//!   handle's drop unloads the plugin, and its [`SlotRelease`] then clears the
-//!   slot, so a later open loads afresh instead of reviving a plugin whose `fini`
-//!   has run;
-//! - a failure is remembered until [`forget_failure`].
+//!   wakes every waiter (`Publisher`);
+//! - the registry holds values weakly (strongly only for `keep`): the last
+//!   handle's drop unloads the value, and its [`Lease`] then clears the slot, so a
+//!   later open loads afresh instead of reviving a value that is being torn down;
+//! - a failure is remembered until [`Registry::forget_failure`];
+//! - an open of a file from inside its own load or unload on the same thread (a
+//!   plugin's init or fini opening itself) is refused ([`Refusal::Reentrant`])
+//!   instead of waiting for itself;
+//! - a repeated open by the same absolute path string in the same thread is
+//!   answered from a lock-free thread-local map ([`Local`], reached through the
+//!   registry's [`PerThread`] type, statically, so the hit costs no indirect
+//!   call).
 //!
-//! It does not load anything itself (`plugin.rs` does) or resolve paths
-//! (`path.rs`).
+//! It knows nothing of plugins, ELF or the filesystem: it does not load anything
+//! (its caller's closure does) or resolve paths (`path.rs`).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::ThreadId;
 
-use crate::error::{Error, OpenError};
-use crate::options::OpenOptions;
-use crate::path::{self, FileId};
-use crate::plugin::{self, Inner, Plugin};
+use crate::path::FileId;
 
-/// The registry. Lock with [`lock`].
-static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(Default::default);
-/// Signalled whenever a slot changes state.
-static CHANGED: Condvar = Condvar::new();
+use self::fnv::Fnv;
 
-thread_local! {
-    /// The keys of the plugins this thread is unloading right now (their `fini`
-    /// may call back into the host).
-    static CLOSING: RefCell<Vec<PathBuf>> = const { RefCell::new(Vec::new()) };
+mod fnv;
+
+/// Which file an open is about, as resolved by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FileKey {
+    /// The canonical path: the slot's key.
+    pub canonical: PathBuf,
+    /// `(st_dev, st_ino)`: another canonical path with the same identity (a hard
+    /// link) shares the slot while it is live.
+    pub id: FileId,
 }
 
-/// FNV-1a over 8-byte words: short keys, no need for DoS resistance (the host
-/// chooses the paths).
-#[derive(Default)]
-struct Fnv(u64);
+/// The value a registry publishes for a load whose thread panicked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Panicked;
 
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        let mut words = bytes.chunks_exact(8);
-        for w in &mut words {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(w);
-            h = (h ^ u64::from_le_bytes(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        for &b in words.remainder() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
+/// Why [`Registry::open`] gives no value.
+pub(crate) enum Refusal<E> {
+    /// The load failed, now or before.
+    Failed {
+        /// What the load returned (or [`Panicked`]), shared by every caller.
+        cause: Arc<E>,
+        /// Whether the failure was remembered from an earlier load rather than
+        /// produced by this call or by a load this call waited for.
+        previous: bool,
+    },
+    /// The file was opened from inside its own load or unload on this thread.
+    Reentrant,
 }
 
-type Hits = HashMap<Box<[u8]>, Weak<Inner>, BuildHasherDefault<Fnv>>;
+type Hits<V> = HashMap<Box<[u8]>, Weak<V>, BuildHasherDefault<Fnv>>;
 
-thread_local! {
+/// A registry's per-thread state, in a `thread_local!` of its owner that the
+/// registry reaches through its [`PerThread`] type (see [`per_thread!`]).
+pub(crate) struct Local<V> {
     /// The hottest path of all, a repeated open by the very same absolute path
-    /// string in the same thread: its bytes straight to the live plugin. A dead
-    /// entry (the plugin was unloaded) never upgrades and is replaced; a live one
-    /// is exactly what the registry would return, since a loaded plugin's slot
-    /// cannot change while it lives.
-    static HITS: RefCell<Hits> = RefCell::new(Hits::default());
+    /// string in the same thread: its bytes straight to the live value. A dead
+    /// entry (the value was unloaded) never upgrades and is replaced; a live one is
+    /// exactly what the registry would return, since a loaded value's slot cannot
+    /// change while it lives.
+    hits: RefCell<Hits<V>>,
+    /// The keys of the values this thread is unloading right now (their teardown
+    /// may call back into the host and open again).
+    closing: RefCell<Vec<PathBuf>>,
 }
 
-/// Remembers, for this thread, that the absolute path string `requested` names
-/// live plugin `p`.
-fn remember_hit(requested: &Path, p: &Plugin) {
-    if !requested.is_absolute() {
-        return;
-    }
-    let bytes = requested.as_os_str().as_encoded_bytes();
-    let _ = HITS.try_with(|h| {
-        let mut h = h.borrow_mut();
-        if !h.contains_key(bytes) {
-            h.retain(|_, w| w.strong_count() > 0);
+impl<V> Local<V> {
+    /// Empty per-thread state.
+    pub(crate) fn new() -> Self {
+        Local {
+            hits: RefCell::new(Hits::default()),
+            closing: RefCell::new(Vec::new()),
         }
-        h.insert(bytes.into(), Arc::downgrade(&p.inner));
-    });
+    }
 }
 
-#[derive(Default)]
-struct Registry {
+/// Where a registry's per-thread state lives: a type with one `thread_local!`,
+/// declared with [`per_thread!`].
+pub(crate) trait PerThread<V: 'static>: 'static {
+    /// Runs `f` on this thread's state; `None` once the thread is tearing down
+    /// its thread-locals.
+    fn with<R>(f: impl FnOnce(&Local<V>) -> R) -> Option<R>;
+}
+
+/// `per_thread!(Name: V)` declares type `Name`, whose [`PerThread`] state for
+/// values `V` is a `thread_local!` of its own.
+macro_rules! per_thread {
+    ($vis:vis $name:ident: $value:ty) => {
+        /// The per-thread state of a registry (see `registry::PerThread`).
+        $vis struct $name;
+
+        impl $crate::registry::PerThread<$value> for $name {
+            #[inline]
+            fn with<R>(f: impl FnOnce(&$crate::registry::Local<$value>) -> R) -> Option<R> {
+                thread_local! {
+                    static LOCAL: $crate::registry::Local<$value> =
+                        $crate::registry::Local::new();
+                }
+                LOCAL.try_with(f).ok()
+            }
+        }
+    };
+}
+pub(crate) use per_thread;
+
+/// One value per file, loaded once; see the module docs for the rules. `T` is
+/// where its per-thread state lives.
+pub(crate) struct Registry<V: 'static, E: 'static, T> {
+    shared: LazyLock<Mutex<Shared<V, E>>>,
+    /// Signalled whenever a slot changes state.
+    changed: Condvar,
+    threads: PhantomData<fn() -> T>,
+    /// How many times an open started waiting for another thread's load or
+    /// unload: lets the tests release a load only once its waiters wait.
+    #[cfg(test)]
+    waits: std::sync::atomic::AtomicUsize,
+}
+
+struct Shared<V, E> {
     /// One slot per canonical path.
-    slots: HashMap<PathBuf, Slot>,
+    slots: HashMap<PathBuf, Slot<V, E>>,
     /// Absolute paths already opened, exactly as requested (compared component
     /// by component, as `Path` does: `a//b` and `a/./b` are `a/b`), to the
     /// canonical key of their slot: a repeated open by the same path touches no
@@ -112,30 +150,37 @@ struct Registry {
     next_ticket: u64,
 }
 
-enum Slot {
-    /// A thread is loading it.
-    Loading { ticket: u64, by: ThreadId },
-    /// Loaded; `plugin` is dead once the last handle has gone (the slot is then
-    /// about to be cleared by the plugin's [`SlotRelease`]).
-    Loaded {
-        ticket: u64,
-        plugin: Weak<Inner>,
-        pinned: Option<Arc<Inner>>,
-    },
-    /// The load failed; remembered until forgotten.
-    Failed { ticket: u64, cause: Arc<OpenError> },
+impl<V, E> Default for Shared<V, E> {
+    fn default() -> Self {
+        Shared {
+            slots: HashMap::new(),
+            by_request: HashMap::new(),
+            by_file: HashMap::new(),
+            next_ticket: 0,
+        }
+    }
 }
 
-fn lock() -> MutexGuard<'static, Registry> {
-    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
+enum Slot<V, E> {
+    /// A thread is loading it.
+    Loading { ticket: u64, by: ThreadId },
+    /// Loaded; `value` is dead once the last handle has gone (the slot is then
+    /// about to be cleared by the value's [`Lease`]).
+    Loaded {
+        ticket: u64,
+        value: Weak<V>,
+        pinned: Option<Arc<V>>,
+    },
+    /// The load failed; remembered until forgotten.
+    Failed { ticket: u64, cause: Arc<E> },
 }
 
 /// What a slot says to an opener, decided under the lock.
-enum Found {
-    Plugin(Plugin),
+enum Found<V, E> {
+    Value(Arc<V>),
     Failed {
         ticket: u64,
-        cause: Arc<OpenError>,
+        cause: Arc<E>,
     },
     /// Loading, or loaded but being unloaded: wait for a change.
     Busy {
@@ -145,8 +190,8 @@ enum Found {
     Vacant,
 }
 
-impl Registry {
-    fn find(&mut self, key: &Path, keep_loaded: bool) -> Found {
+impl<V, E> Shared<V, E> {
+    fn find(&mut self, key: &Path, keep: bool) -> Found<V, E> {
         match self.slots.get_mut(key) {
             None => Found::Vacant,
             Some(Slot::Loading { ticket, by }) => Found::Busy {
@@ -159,17 +204,17 @@ impl Registry {
             },
             Some(Slot::Loaded {
                 ticket,
-                plugin,
+                value,
                 pinned,
-            }) => match plugin.upgrade() {
-                Some(inner) => {
-                    if keep_loaded && pinned.is_none() {
-                        *pinned = Some(inner.clone());
+            }) => match value.upgrade() {
+                Some(value) => {
+                    if keep && pinned.is_none() {
+                        *pinned = Some(value.clone());
                     }
-                    Found::Plugin(Plugin { inner })
+                    Found::Value(value)
                 }
-                // Its last handle is being dropped: `fini` may have run already.
-                // Wait for the `SlotRelease` to clear the slot.
+                // Its last handle is being dropped: its teardown may have run
+                // already. Wait for the `Lease` to clear the slot.
                 None => Found::Busy {
                     ticket: *ticket,
                     by: std::thread::current().id(),
@@ -187,7 +232,7 @@ impl Registry {
         if let Some(other) = self.by_file.get(&id) {
             let live = match self.slots.get(other) {
                 Some(Slot::Loading { .. }) => true,
-                Some(Slot::Loaded { plugin, .. }) => plugin.strong_count() > 0,
+                Some(Slot::Loaded { value, .. }) => value.strong_count() > 0,
                 _ => false,
             };
             if live {
@@ -203,7 +248,7 @@ impl Registry {
             // A relative path means another file after a `chdir`.
             return;
         }
-        let Registry {
+        let Shared {
             slots, by_request, ..
         } = self;
         if !by_request.contains_key(requested) {
@@ -218,165 +263,224 @@ impl Registry {
     }
 }
 
-/// Opens `requested`: the registry side of [`Plugin::open`].
-pub(crate) fn open(requested: &Path, options: &OpenOptions) -> Result<Plugin, Error> {
-    let keep = options.keep_loaded;
-    // Fastest path: these exact bytes name a live plugin this thread opened
-    // before (no lock, no allocation, no file).
-    if !options.keep_loaded {
-        if let Some(inner) = HITS
-            .try_with(|h| {
-                h.borrow()
-                    .get(requested.as_os_str().as_encoded_bytes())
-                    .and_then(Weak::upgrade)
-            })
-            .ok()
-            .flatten()
-        {
-            return Ok(Plugin { inner });
+impl<V, E, T> Registry<V, E, T> {
+    /// An empty registry.
+    pub(crate) const fn new() -> Self {
+        Registry {
+            shared: LazyLock::new(Default::default),
+            changed: Condvar::new(),
+            threads: PhantomData,
+            #[cfg(test)]
+            waits: std::sync::atomic::AtomicUsize::new(0),
         }
     }
-    // Fast path: this exact absolute string was opened before.
-    if requested.is_absolute() {
-        let mut reg = lock();
-        if let Some(key) = reg.by_request.get(requested).cloned() {
-            match reg.find(&key, keep) {
-                Found::Plugin(p) => {
-                    remember_hit(requested, &p);
-                    return Ok(p);
-                }
-                Found::Failed { cause, .. } => return Err(Error::open(requested, cause, true)),
-                // Wait or load through the full path below.
-                Found::Busy { .. } | Found::Vacant => {}
-            }
-        }
-    }
-    let (canonical, id) = path::canonicalize(requested)
-        .map_err(|source| Error::open(requested, Arc::new(OpenError::Path { source }), false))?;
-    let mut reg = lock();
-    // The load this call waited for, if any: its failure is not a "previous" one.
-    let mut waited_for = None;
-    let (key, ticket) = loop {
-        let key = reg.key_for(&canonical, id);
-        match reg.find(&key, keep) {
-            Found::Plugin(p) => {
-                reg.remember(requested, &key);
-                remember_hit(requested, &p);
-                return Ok(p);
-            }
-            Found::Failed { ticket, cause } => {
-                reg.remember(requested, &key);
-                let previous = waited_for != Some(ticket);
-                return Err(Error::open(requested, cause, previous));
-            }
-            Found::Busy { ticket, by } => {
-                let loading_here = by == std::thread::current().id()
-                    && matches!(reg.slots.get(&key), Some(Slot::Loading { .. }));
-                let closing_here = CLOSING
-                    .try_with(|c| c.borrow().contains(&key))
-                    .unwrap_or(false);
-                if loading_here || closing_here {
-                    // The plugin's own init or fini (or a host callback it made)
-                    // opens it again: waiting would wait for ourselves.
-                    return Err(Error::open(
-                        requested,
-                        Arc::new(OpenError::Reentrant),
-                        false,
-                    ));
-                }
-                waited_for = Some(ticket);
-                reg = CHANGED.wait(reg).unwrap_or_else(PoisonError::into_inner);
-            }
-            Found::Vacant => {
-                let ticket = reg.ticket();
-                reg.slots.insert(
-                    key.clone(),
-                    Slot::Loading {
-                        ticket,
-                        by: std::thread::current().id(),
-                    },
-                );
-                let Registry { slots, by_file, .. } = &mut *reg;
-                by_file.retain(|_, k| slots.contains_key(k));
-                by_file.insert(id, key.clone());
-                reg.remember(requested, &key);
-                break (key, ticket);
-            }
-        }
-    };
-    drop(reg);
 
-    let publisher = Publisher {
-        key: key.clone(),
-        ticket,
-        published: false,
-    };
-    let release = SlotRelease {
-        key: key.clone(),
-        ticket,
-    };
-    let result = plugin::load(requested, &key, options, release).map_err(Arc::new);
-    match publisher.publish(result, keep) {
-        Ok(inner) => Ok(Plugin { inner }),
-        Err(cause) => Err(Error::open(requested, cause, false)),
+    fn lock(&self) -> MutexGuard<'_, Shared<V, E>> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-/// Forgets a remembered failure for `path` (as requested before, or any path to
-/// the same file), so that the next open tries again. Returns whether a failure
-/// was forgotten; a loaded or loading plugin is left alone.
-///
-/// ```no_run
-/// use staticdl::{forget_failure, Plugin};
-/// let first = Plugin::open("/opt/plugins/libneeds_host.so");
-/// let again = Plugin::open("/opt/plugins/libneeds_host.so");
-/// assert!(again.unwrap_err().is_previous_failure());
-/// assert!(forget_failure("/opt/plugins/libneeds_host.so"));
-/// # drop(first);
-/// ```
-pub fn forget_failure(path: impl AsRef<Path>) -> bool {
-    let requested = path.as_ref();
-    let key = {
-        let reg = lock();
-        reg.by_request.get(requested).cloned()
-    };
-    let key = match key {
-        Some(k) => k,
-        None => match path::canonicalize(requested) {
-            Ok((canonical, id)) => lock().key_for(&canonical, id),
-            Err(_) => return false,
-        },
-    };
-    let mut reg = lock();
-    if matches!(reg.slots.get(&key), Some(Slot::Failed { .. })) {
-        reg.slots.remove(&key);
-        CHANGED.notify_all();
-        true
-    } else {
-        false
+impl<V, E, T> Registry<V, E, T>
+where
+    V: Send + Sync + 'static,
+    E: From<Panicked> + Send + Sync + 'static,
+    T: PerThread<V>,
+{
+    /// Remembers, for this thread, that the absolute path string `requested` names
+    /// live value `value`.
+    fn remember_hit(&self, requested: &Path, value: &Arc<V>) {
+        if !requested.is_absolute() {
+            return;
+        }
+        let bytes = requested.as_os_str().as_encoded_bytes();
+        T::with(|l| {
+            let mut h = l.hits.borrow_mut();
+            if !h.contains_key(bytes) {
+                h.retain(|_, w| w.strong_count() > 0);
+            }
+            h.insert(bytes.into(), Arc::downgrade(value));
+        });
+    }
+
+    /// The live value these exact bytes named when this thread opened them
+    /// before: no lock, no allocation, no file. Never pins (a `keep` open must go
+    /// through [`Registry::find_by_request`]).
+    #[inline]
+    pub(crate) fn hit(&self, requested: &Path) -> Option<Arc<V>> {
+        T::with(|l| {
+            l.hits
+                .borrow()
+                .get(requested.as_os_str().as_encoded_bytes())
+                .and_then(Weak::upgrade)
+        })
+        .flatten()
+    }
+
+    /// Answers an open of `requested` without touching any file, if the registry
+    /// can: this exact absolute path was opened before and its slot is loaded or
+    /// failed. `None` means: resolve the path and call [`Registry::open`]. With
+    /// `keep`, a loaded value is pinned.
+    pub(crate) fn find_by_request(
+        &'static self,
+        requested: &Path,
+        keep: bool,
+    ) -> Option<Result<Arc<V>, Refusal<E>>> {
+        if !requested.is_absolute() {
+            return None;
+        }
+        let mut shared = self.lock();
+        let key = shared.by_request.get(requested).cloned()?;
+        match shared.find(&key, keep) {
+            Found::Value(value) => {
+                self.remember_hit(requested, &value);
+                Some(Ok(value))
+            }
+            Found::Failed { cause, .. } => Some(Err(Refusal::Failed {
+                cause,
+                previous: true,
+            })),
+            // Wait or load through `open`.
+            Found::Busy { .. } | Found::Vacant => None,
+        }
+    }
+
+    /// Opens `file` (requested as `requested`): the value already loaded from it,
+    /// the result of a load under way in another thread (waited for), the failure
+    /// remembered for it, or else what `load` returns now. `load` runs without the
+    /// registry lock, gets the slot's key (the canonical path to load) and the
+    /// [`Lease`] the value must hold, and its result is published to every waiter.
+    /// With `keep`, the registry holds the value strongly from now on.
+    pub(crate) fn open<F>(
+        &'static self,
+        requested: &Path,
+        file: FileKey,
+        keep: bool,
+        load: F,
+    ) -> Result<Arc<V>, Refusal<E>>
+    where
+        F: FnOnce(&Path, Lease) -> Result<Arc<V>, E>,
+    {
+        let mut shared = self.lock();
+        // The load this call waited for, if any: its failure is not a "previous" one.
+        let mut waited_for = None;
+        let (key, ticket) = loop {
+            let key = shared.key_for(&file.canonical, file.id);
+            match shared.find(&key, keep) {
+                Found::Value(value) => {
+                    shared.remember(requested, &key);
+                    self.remember_hit(requested, &value);
+                    return Ok(value);
+                }
+                Found::Failed { ticket, cause } => {
+                    shared.remember(requested, &key);
+                    let previous = waited_for != Some(ticket);
+                    return Err(Refusal::Failed { cause, previous });
+                }
+                Found::Busy { ticket, by } => {
+                    let loading_here = by == std::thread::current().id()
+                        && matches!(shared.slots.get(&key), Some(Slot::Loading { .. }));
+                    let closing_here =
+                        T::with(|l| l.closing.borrow().contains(&key)).unwrap_or(false);
+                    if loading_here || closing_here {
+                        // The value's own load or teardown (or a host callback it
+                        // made) opens it again: waiting would wait for ourselves.
+                        return Err(Refusal::Reentrant);
+                    }
+                    waited_for = Some(ticket);
+                    #[cfg(test)]
+                    self.waits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    shared = self
+                        .changed
+                        .wait(shared)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                Found::Vacant => {
+                    let ticket = shared.ticket();
+                    shared.slots.insert(
+                        key.clone(),
+                        Slot::Loading {
+                            ticket,
+                            by: std::thread::current().id(),
+                        },
+                    );
+                    let Shared { slots, by_file, .. } = &mut *shared;
+                    by_file.retain(|_, k| slots.contains_key(k));
+                    by_file.insert(file.id, key.clone());
+                    shared.remember(requested, &key);
+                    break (key, ticket);
+                }
+            }
+        };
+        drop(shared);
+
+        let publisher = Publisher {
+            registry: self,
+            key: key.clone(),
+            ticket,
+            published: false,
+        };
+        let lease = Lease {
+            registry: self,
+            key: key.clone(),
+            ticket,
+        };
+        let result = load(&key, lease).map_err(Arc::new);
+        publisher
+            .publish(result, keep)
+            .map_err(|cause| Refusal::Failed {
+                cause,
+                previous: false,
+            })
+    }
+
+    /// Forgets a remembered failure for `requested` (as requested before, or, with
+    /// `resolve`, any path to the same file), so that the next open tries again.
+    /// Returns whether a failure was forgotten; a loaded or loading value is left
+    /// alone. `resolve` runs only when `requested` was never opened by that exact
+    /// string; `None` from it forgets nothing.
+    pub(crate) fn forget_failure(
+        &'static self,
+        requested: &Path,
+        resolve: impl FnOnce() -> Option<FileKey>,
+    ) -> bool {
+        let known = self.lock().by_request.get(requested).cloned();
+        let key = match known {
+            Some(key) => key,
+            None => match resolve() {
+                Some(file) => self.lock().key_for(&file.canonical, file.id),
+                None => return false,
+            },
+        };
+        let mut shared = self.lock();
+        if matches!(shared.slots.get(&key), Some(Slot::Failed { .. })) {
+            let forgotten = shared.slots.remove(&key);
+            drop(shared);
+            self.changed.notify_all();
+            drop(forgotten);
+            true
+        } else {
+            false
+        }
     }
 }
 
 /// Publishes the outcome of one load exactly once; if dropped unpublished (the
-/// loading thread panicked), publishes [`OpenError::Panicked`]. Either way every
-/// waiter is woken.
-struct Publisher {
+/// loading thread panicked), publishes [`Panicked`]. Either way every waiter is
+/// woken.
+struct Publisher<V: 'static, E: From<Panicked> + 'static, T: 'static> {
+    registry: &'static Registry<V, E, T>,
     key: PathBuf,
     ticket: u64,
     published: bool,
 }
 
-impl Publisher {
-    fn publish(
-        mut self,
-        result: Result<Arc<Inner>, Arc<OpenError>>,
-        keep: bool,
-    ) -> Result<Arc<Inner>, Arc<OpenError>> {
+impl<V, E: From<Panicked>, T> Publisher<V, E, T> {
+    fn publish(mut self, result: Result<Arc<V>, Arc<E>>, keep: bool) -> Result<Arc<V>, Arc<E>> {
         let slot = match &result {
-            Ok(inner) => Slot::Loaded {
+            Ok(value) => Slot::Loaded {
                 ticket: self.ticket,
-                plugin: Arc::downgrade(inner),
-                pinned: keep.then(|| inner.clone()),
+                value: Arc::downgrade(value),
+                pinned: keep.then(|| value.clone()),
             },
             Err(cause) => Slot::Failed {
                 ticket: self.ticket,
@@ -388,69 +492,98 @@ impl Publisher {
         result
     }
 
-    fn set(&self, slot: Slot) {
-        let mut reg = lock();
+    fn set(&self, slot: Slot<V, E>) {
+        let mut shared = self.registry.lock();
         let ours = matches!(
-            reg.slots.get(&self.key),
+            shared.slots.get(&self.key),
             Some(Slot::Loading { ticket, .. }) if *ticket == self.ticket
         );
-        // Whatever is not kept is dropped after unlocking: dropping a plugin
-        // handle may unload it, which takes the lock.
+        // Whatever is not kept is dropped after unlocking: dropping a value may
+        // unload it, which takes the lock.
         let leftover = if ours {
-            reg.slots.insert(self.key.clone(), slot)
+            shared.slots.insert(self.key.clone(), slot)
         } else {
             Some(slot)
         };
-        drop(reg);
-        CHANGED.notify_all();
+        drop(shared);
+        self.registry.changed.notify_all();
         drop(leftover);
     }
 }
 
-impl Drop for Publisher {
+impl<V, E: From<Panicked>, T> Drop for Publisher<V, E, T> {
     fn drop(&mut self) {
         if !self.published {
             self.set(Slot::Failed {
                 ticket: self.ticket,
-                cause: Arc::new(OpenError::Panicked),
+                cause: Arc::new(E::from(Panicked)),
             });
         }
     }
 }
 
-/// Held by a loaded plugin and dropped after it is unloaded: clears the plugin's
+/// What a [`Lease`] needs of its registry, whatever the registry's value type.
+trait Slots: Sync {
+    /// Marks `key` as being torn down by this thread.
+    fn closing(&self, key: &Path);
+    /// Unmarks `key`, and clears its slot if it still holds load `ticket`.
+    fn release(&self, key: &Path, ticket: u64);
+}
+
+impl<V, E, T> Slots for Registry<V, E, T>
+where
+    V: Send + Sync + 'static,
+    E: Send + Sync + 'static,
+    T: PerThread<V>,
+{
+    fn closing(&self, key: &Path) {
+        // During thread teardown the list may be gone already; then nothing is
+        // recorded, and nothing can call back into the host on this thread.
+        T::with(|l| l.closing.borrow_mut().push(key.to_path_buf()));
+    }
+
+    fn release(&self, key: &Path, ticket: u64) {
+        T::with(|l| {
+            let mut c = l.closing.borrow_mut();
+            if let Some(i) = c.iter().rposition(|k| k == key) {
+                c.remove(i);
+            }
+        });
+        let mut shared = self.lock();
+        let ours = matches!(
+            shared.slots.get(key),
+            Some(Slot::Loaded { ticket: t, .. }) if *t == ticket
+        );
+        if ours {
+            let cleared = shared.slots.remove(key);
+            drop(shared);
+            self.changed.notify_all();
+            drop(cleared);
+        }
+    }
+}
+
+/// Held by a loaded value and dropped after it is torn down: clears the value's
 /// slot (if it is still this load's) and wakes anyone waiting to open it again.
-pub(crate) struct SlotRelease {
+pub(crate) struct Lease {
+    registry: &'static dyn Slots,
     key: PathBuf,
     ticket: u64,
 }
 
-impl SlotRelease {
-    /// Marks this thread as unloading the plugin, until this `SlotRelease` drops.
+impl Lease {
+    /// Marks this thread as tearing the value down, until this `Lease` drops: an
+    /// open of the same file from this thread meanwhile is refused as re-entrant.
     pub(crate) fn closing(&self) {
-        // During thread teardown the list may be gone already; then nothing is
-        // recorded, and nothing can call back into the host on this thread.
-        let _ = CLOSING.try_with(|c| c.borrow_mut().push(self.key.clone()));
+        self.registry.closing(&self.key);
     }
 }
 
-impl Drop for SlotRelease {
+impl Drop for Lease {
     fn drop(&mut self) {
-        let _ = CLOSING.try_with(|c| {
-            let mut c = c.borrow_mut();
-            if let Some(i) = c.iter().rposition(|k| *k == self.key) {
-                c.remove(i);
-            }
-        });
-        let mut reg = lock();
-        let ours = matches!(
-            reg.slots.get(&self.key),
-            Some(Slot::Loaded { ticket, .. }) if *ticket == self.ticket
-        );
-        if ours {
-            reg.slots.remove(&self.key);
-            drop(reg);
-            CHANGED.notify_all();
-        }
+        self.registry.release(&self.key, self.ticket);
     }
 }
+
+#[cfg(test)]
+mod tests;

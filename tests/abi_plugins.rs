@@ -94,14 +94,14 @@ fn c_plugin_declares_exports_routes_and_answers_requests() {
 
     // Typed calls.
     let add = p.get::<extern "C" fn(i32, i32) -> i32>("add").unwrap();
-    assert_eq!(add(-7, 49), 42);
+    assert_eq!(add.call(-7, 49), 42);
     let scale = p.get::<extern "C" fn(f64, f64) -> f64>("scale").unwrap();
-    assert_eq!(scale(0.25, 8.0), 2.0);
+    assert_eq!(scale.call(0.25, 8.0), 2.0);
     let strlen = p
         .get::<unsafe extern "C" fn(*const u8) -> usize>("strlen8")
         .unwrap();
     // SAFETY: a NUL-terminated string.
-    assert_eq!(unsafe { strlen(c"hello".as_ptr().cast()) }, 5);
+    assert_eq!(unsafe { strlen.call(c"hello".as_ptr().cast()) }, 5);
 
     // A wrong type is refused with both signatures.
     let e = p
@@ -144,7 +144,7 @@ fn c_plugin_declares_exports_routes_and_answers_requests() {
             .symbol::<extern "C" fn() -> *const std::ffi::c_char>("abi_hello_version")
             .unwrap();
         assert_eq!(
-            std::ffi::CStr::from_ptr(version()).to_str().unwrap(),
+            std::ffi::CStr::from_ptr(version.call()).to_str().unwrap(),
             "abi_hello 1.2.0"
         );
     }
@@ -195,18 +195,18 @@ fn rust_plugin_built_with_the_macro() {
 
     let add = p.get::<extern "C" fn(i32, i32) -> i32>("rabi_add").unwrap();
     assert_eq!(
-        add(i32::MAX, 1),
+        add.call(i32::MAX, 1),
         i32::MIN,
         "wrapping, as the Rust function says"
     );
     let fib = p.get::<extern "C" fn(u32) -> u64>("rabi_fib").unwrap();
-    assert_eq!(fib(10), 55);
+    assert_eq!(fib.call(10), 55);
     let scale = p
         .get::<extern "C" fn(f64, f64) -> f64>("rabi_scale")
         .unwrap();
-    assert_eq!(scale(1.5, -2.0), -3.0);
+    assert_eq!(scale.call(1.5, -2.0), -3.0);
     let inits = p.get::<extern "C" fn() -> u32>("rabi_inits").unwrap();
-    assert_eq!(inits(), 1);
+    assert_eq!(inits.call(), 1);
     let e = p.get::<extern "C" fn(u64) -> u64>("rabi_fib").unwrap_err();
     assert_eq!(
         e.to_string(),

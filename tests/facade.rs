@@ -259,15 +259,15 @@ fn typed_lookup_checks_the_declared_signature() {
     let path = private_copy("abi_hello", "typed");
     let p = Plugin::open(&path).unwrap();
     let add = p.get::<extern "C" fn(i32, i32) -> i32>("add").unwrap();
-    assert_eq!(add(2, 3), 5);
+    assert_eq!(add.call(2, 3), 5);
     let scale = p.get::<extern "C" fn(f64, f64) -> f64>("scale").unwrap();
-    assert_eq!(scale(1.5, 4.0), 6.0);
+    assert_eq!(scale.call(1.5, 4.0), 6.0);
     // `unsafe extern "C" fn` has the same signature.
     let strlen = p
         .get::<unsafe extern "C" fn(*const u8) -> usize>("strlen8")
         .unwrap();
     // SAFETY: a NUL-terminated string, as `abi_hello_strlen` requires.
-    assert_eq!(unsafe { strlen(c"staticdl".as_ptr().cast()) }, 8);
+    assert_eq!(unsafe { strlen.call(c"staticdl".as_ptr().cast()) }, 8);
 
     let err = p.get::<extern "C" fn(i64, i64) -> i64>("add").unwrap_err();
     match &err {
@@ -313,7 +313,7 @@ fn unsafe_lookup_of_functions_data_and_versions() {
         let add = p
             .symbol::<extern "C" fn(i32, i32) -> i32>("basic_add")
             .unwrap();
-        assert_eq!(add(20, 22), 42);
+        assert_eq!(add.call(20, 22), 42);
         let counter = p.symbol::<*const i32>("basic_counter").unwrap();
         assert_eq!(**counter, 42, "the constructor ran");
         let greeting = p.symbol::<*const *const c_char>("basic_greeting").unwrap();
@@ -345,7 +345,7 @@ fn unsafe_lookup_of_functions_data_and_versions() {
         let default = chain
             .symbol::<extern "C" fn() -> i32>("chain_versioned")
             .unwrap();
-        assert_eq!((v1(), v2(), default()), (1, 2, 2));
+        assert_eq!((v1.call(), v2.call(), default.call()), (1, 2, 2));
         assert!(chain
             .symbol::<extern "C" fn() -> i32>("chain_versioned@VER_9")
             .is_err());
@@ -478,7 +478,7 @@ fn eight_threads_hammer_open_lookup_close() {
             let q = with_record(ignore_record).open(&o[i]).unwrap();
             // SAFETY: `int basic_add(int, int)`.
             let add = unsafe { q.symbol::<extern "C" fn(i32, i32) -> i32>("basic_add") }.unwrap();
-            assert_eq!(add(i as i32, round), i as i32 + round);
+            assert_eq!(add.call(i as i32, round), i as i32 + round);
             q.close();
             // A path that always fails.
             let e = Plugin::open(&f).unwrap_err();
@@ -563,7 +563,7 @@ fn glibc_linked_system_library_opens_with_the_default_libc_provider() {
         unsafe { plugin.symbol::<extern "C" fn() -> *const std::ffi::c_char>("zlibVersion") }
             .unwrap();
     // SAFETY: zlibVersion returns a static NUL-terminated string.
-    let v = unsafe { std::ffi::CStr::from_ptr(version()) }
+    let v = unsafe { std::ffi::CStr::from_ptr(version.call()) }
         .to_str()
         .unwrap();
     assert!(v.starts_with("1."), "{v}");

@@ -6,6 +6,9 @@
 //! to fixed numbers so that a change to a Rust type is noticed even without a C
 //! compiler. Does not own: the types themselves.
 //!
+//! The handler contract's types and constants are listed with the `http` feature
+//! only (the Rust types exist only then); the header declares them either way.
+//!
 //! A Rust field that is a pointer+length pair ([`AbiSlice`], [`AbiStr`], [`Bytes`])
 //! is listed under its C spelling: either one `staticdl_str`/`staticdl_bytes` field,
 //! or two fields (`exports`, `export_count`) when C spells it that way.
@@ -14,6 +17,7 @@ use core::mem::{align_of, offset_of, size_of};
 
 use crate::descriptor::{ExportDesc, PluginDescriptor, Route};
 use crate::ffi::{AbiSlice, AbiStr, Bytes};
+#[cfg(feature = "http")]
 use crate::handler::{Header, Request, Response};
 use crate::host::HostApi;
 
@@ -103,6 +107,7 @@ pub const TYPES: &[CType] = &[
             ("realloc", offset_of!(HostApi, realloc)),
         ],
     },
+    #[cfg(feature = "http")]
     CType {
         name: "staticdl_header",
         size: size_of::<Header<'static>>(),
@@ -112,6 +117,7 @@ pub const TYPES: &[CType] = &[
             ("value", offset_of!(Header<'static>, value)),
         ],
     },
+    #[cfg(feature = "http")]
     CType {
         name: "staticdl_request",
         size: size_of::<Request<'static>>(),
@@ -125,6 +131,7 @@ pub const TYPES: &[CType] = &[
             ("body", offset_of!(Request<'static>, body)),
         ],
     },
+    #[cfg(feature = "http")]
     CType {
         name: "staticdl_response",
         size: size_of::<Response>(),
@@ -149,9 +156,13 @@ pub const CONSTANTS: &[(&str, i64)] = &[
     ("STATICDL_INIT_FAILED", crate::INIT_FAILED as i64),
     ("STATICDL_INIT_PANICKED", crate::INIT_PANICKED as i64),
     ("STATICDL_INIT_BAD_HOST", crate::INIT_BAD_HOST as i64),
+    #[cfg(feature = "http")]
     ("STATICDL_HANDLER_OK", crate::HANDLER_OK as i64),
+    #[cfg(feature = "http")]
     ("STATICDL_HANDLER_ERROR", crate::HANDLER_ERROR as i64),
+    #[cfg(feature = "http")]
     ("STATICDL_HANDLER_PANICKED", crate::HANDLER_PANICKED as i64),
+    #[cfg(feature = "http")]
     ("STATICDL_HANDLER_BAD_ARGS", crate::HANDLER_BAD_ARGS as i64),
     ("STATICDL_LOG_ERROR", crate::LogLevel::Error as i64),
     ("STATICDL_LOG_WARN", crate::LogLevel::Warn as i64),
@@ -221,7 +232,9 @@ mod tests {
                 ("realloc", 32),
             ],
         ),
+        #[cfg(feature = "http")]
         ("staticdl_header", 32, 8, &[("name", 0), ("value", 16)]),
+        #[cfg(feature = "http")]
         (
             "staticdl_request",
             80,
@@ -235,6 +248,7 @@ mod tests {
                 ("body", 64),
             ],
         ),
+        #[cfg(feature = "http")]
         (
             "staticdl_response",
             56,
@@ -275,7 +289,9 @@ mod tests {
         fn sync<T: Sync>() {}
         sync::<PluginDescriptor>();
         sync::<HostApi>();
+        #[cfg(feature = "http")]
         sync::<Request<'static>>();
+        #[cfg(feature = "http")]
         sync::<Response>();
     }
 }

@@ -5,7 +5,8 @@
 //! route tables, and the panic policy at the boundary.
 //!
 //! Does not own: the types the expansion fills in (`descriptor.rs`) or what a
-//! handler's result turns into (`response.rs`).
+//! handler's result turns into (`response.rs`). Handlers (`handlers:`) need the
+//! `http` feature; without it the section is refused at compile time.
 //!
 //! # Panics at the boundary
 //!
@@ -214,6 +215,7 @@ macro_rules! __staticdl_export {
 }
 
 /// One handler export: the `HandlerFn` wrapper and its `ExportDesc`.
+#[cfg(feature = "http")]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __staticdl_handler {
@@ -231,6 +233,18 @@ macro_rules! __staticdl_handler {
             $crate::HANDLER_SIGNATURE,
             __staticdl_wrapper as *const ::core::ffi::c_void,
         )
+    }};
+}
+
+/// Without the `http` feature there are no handler types: a `handlers:` section is
+/// refused with a message saying what to turn on.
+#[cfg(not(feature = "http"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __staticdl_handler {
+    ($name:ident, $($f:tt)*) => {{
+        ::core::compile_error!("plugin!: `handlers:` needs the `http` feature of staticdl-abi");
+        $crate::ExportDesc::new("", "", ::core::ptr::null())
     }};
 }
 
@@ -273,8 +287,10 @@ pub mod __private {
     use crate::descriptor::{
         ExportDesc, Route, INIT_BAD_HOST, INIT_FAILED, INIT_OK, INIT_PANICKED,
     };
+    #[cfg(feature = "http")]
     use crate::handler::{Request, Response, HANDLER_BAD_ARGS};
     use crate::host::HostApi;
+    #[cfg(feature = "http")]
     use crate::response::IntoResponse;
     use crate::signature::HANDLER_SIGNATURE;
 
@@ -288,6 +304,7 @@ pub mod __private {
     }
 
     impl Panicked {
+        #[cfg_attr(not(feature = "http"), allow(dead_code))]
         fn message(&self) -> &str {
             #[cfg(feature = "std")]
             return &self.message;
@@ -359,6 +376,7 @@ pub mod __private {
     /// # Safety
     /// `request` and `response`, if not null, must be valid for the call, `response`
     /// pointing to an initialised [`Response`].
+    #[cfg(feature = "http")]
     pub unsafe fn run_handler<F, R>(
         what: &str,
         request: *const Request<'static>,
@@ -381,6 +399,7 @@ pub mod __private {
         }
     }
 
+    #[cfg(feature = "http")]
     fn panic_response(response: &mut Response, panicked: Panicked) -> i32 {
         #[cfg(feature = "alloc")]
         let error = crate::HandlerError::with_message(

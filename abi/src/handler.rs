@@ -1,5 +1,5 @@
-//! The HTTP handler contract: the `#[repr(C)]` request and response, the handler
-//! function type, and the host-side way to call a handler.
+//! The HTTP handler contract (feature `http`): the `#[repr(C)]` request and
+//! response, the handler function type, and the host-side way to call a handler.
 //!
 //! Owns: [`Header`], [`Request`], [`Response`], [`HandlerFn`], the `HANDLER_*` result
 //! codes, and [`call_handler`] / [`Reply`] (the host side). Does not own: the
@@ -454,5 +454,15 @@ impl Reply {
         } else {
             core::str::from_utf8(self.body()).ok()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handler_fn_has_the_handler_signature() {
+        assert_eq!(crate::signature_of::<HandlerFn>(), crate::HANDLER_SIGNATURE);
     }
 }

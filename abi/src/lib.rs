@@ -6,10 +6,10 @@
 //! loader.
 //!
 //! Owns: the `#[repr(C)]` types that cross the boundary and their layout, the
-//! canonical function signatures, the [`plugin!`] macro, the handler contract, the
-//! host API table and the bridges built on it (allocator, logging). Does not own:
-//! loading, symbol lookup or the plugin registry — those are the loader's and the
-//! facade's.
+//! canonical function signatures, the [`plugin!`] macro, the host API table and the
+//! bridges built on it (allocator, logging), and — with the `http` feature — the
+//! HTTP handler contract. Does not own: loading, symbol lookup or the plugin
+//! registry — those are the loader's and the facade's.
 //!
 //! # The contract in one picture
 //!
@@ -33,10 +33,19 @@
 //!
 //! * `std` (default): export wrappers catch panics with `catch_unwind`. Implies
 //!   `alloc`.
-//! * `alloc`: [`ResponseBuilder`] and owned [`HandlerError`] messages.
+//! * `alloc`: with `http`, [`ResponseBuilder`] and owned [`HandlerError`]
+//!   messages.
+//! * `http` (off by default): the HTTP handler contract — [`Request`],
+//!   [`Response`], [`Header`], [`HandlerFn`], [`call_handler`] / [`Reply`], the
+//!   plugin side ([`IntoResponse`], [`StaticResponse`], [`HandlerError`]) and the
+//!   `handlers:` section of [`plugin!`]. The descriptor's `routes` table and
+//!   [`HANDLER_SIGNATURE`] are part of the core layout either way, so a host without
+//!   the feature still reads and checks every descriptor; the C header always
+//!   declares the handler types.
 //!
-//! With neither, the crate needs only `core`; `#![no_std]` plugins use
-//! `default-features = false` (plus `alloc` together with [`HostAllocator`]).
+//! With none of them, the crate needs only `core`; `#![no_std]` plugins use
+//! `default-features = false` (plus `alloc` together with [`HostAllocator`], and
+//! `http` for handlers).
 //!
 //! # Example
 //!
@@ -71,8 +80,12 @@
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
-// Docs mention `ResponseBuilder`, which only exists with `alloc`.
-#![cfg_attr(not(feature = "alloc"), allow(rustdoc::broken_intra_doc_links))]
+// Docs mention `ResponseBuilder` and the handler types, which only exist with
+// `alloc` and `http`.
+#![cfg_attr(
+    not(all(feature = "alloc", feature = "http")),
+    allow(rustdoc::broken_intra_doc_links)
+)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
@@ -85,14 +98,17 @@ pub mod c_layout;
 mod descriptor;
 mod export;
 mod ffi;
+#[cfg(feature = "http")]
 mod handler;
 pub mod host;
+mod info;
 pub mod log;
+#[cfg(feature = "http")]
 mod response;
 pub mod signature;
 mod validate;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "http"))]
 mod plugin_tests;
 #[cfg(test)]
 mod testing;
@@ -106,6 +122,7 @@ pub use descriptor::{
     INIT_BAD_HOST, INIT_FAILED, INIT_OK, INIT_PANICKED, MAGIC,
 };
 pub use ffi::{AbiSlice, AbiStr, Bytes, SyncPtr};
+#[cfg(feature = "http")]
 pub use handler::{
     call_handler, HandlerFn, Header, ReleaseFn, Reply, Request, Response, HANDLER_BAD_ARGS,
     HANDLER_ERROR, HANDLER_OK, HANDLER_PANICKED,
@@ -113,15 +130,17 @@ pub use handler::{
 pub use host::{
     host, AllocFn, DeallocFn, HostApi, HostError, LogFn, LogLevel, ReallocFn, HOST_API_MIN_SIZE,
 };
-#[cfg(feature = "alloc")]
+pub use info::{Export, PluginInfo, RouteInfo};
+#[cfg(all(feature = "http", feature = "alloc"))]
 pub use response::ResponseBuilder;
+#[cfg(feature = "http")]
 pub use response::{HandlerError, IntoResponse, StaticResponse};
 pub use signature::{
     check_signature, compare_signatures, signature_of, AbiPointee, AbiReturn, AbiType, Difference,
     FnSignature, Signature, SignatureError, SignatureMismatch, SignatureProblem, HANDLER_SIGNATURE,
     SIGNATURE_MAX,
 };
-pub use validate::{DescriptorError, Export, PluginInfo, RouteInfo, DESCRIPTOR_MIN_SIZE};
+pub use validate::{DescriptorError, DESCRIPTOR_MIN_SIZE};
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]

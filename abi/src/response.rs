@@ -1,4 +1,5 @@
-//! The plugin side of the handler contract: ways to fill a [`Response`].
+//! The plugin side of the handler contract (feature `http`): ways to fill a
+//! [`Response`].
 //!
 //! Owns: [`IntoResponse`] (what a handler passed to [`plugin!`](crate::plugin) may
 //! return), [`StaticResponse`] (no allocation), [`HandlerError`] (a failure with a

@@ -2,22 +2,21 @@
 //! views that need no further checks.
 //!
 //! Owns: [`PluginDescriptor::from_ptr`], [`PluginDescriptor::check_header`],
-//! [`PluginDescriptor::validate`], the views [`PluginInfo`], [`Export`],
-//! [`RouteInfo`], and [`DescriptorError`].
+//! [`PluginDescriptor::validate`] and [`DescriptorError`].
 //!
-//! Does not own: finding the descriptor (the loader's symbol lookup), calling `init`
-//! / `fini` at the right time, or keeping the plugin loaded while views and function
-//! pointers are in use — all the facade's job.
+//! Does not own: the views it hands out ([`PluginInfo`] and friends, `info.rs`),
+//! finding the descriptor (the loader's symbol lookup), calling `init` / `fini` at
+//! the right time, or keeping the plugin loaded while views and function pointers
+//! are in use — all the facade's job.
 
 use core::ffi::c_void;
 use core::fmt;
 
-use crate::descriptor::{ExportDesc, FiniFn, InitFn, PluginDescriptor, Route, ABI_VERSION, MAGIC};
+use crate::descriptor::{PluginDescriptor, ABI_VERSION, MAGIC};
 use crate::ffi::AbiStr;
-use crate::handler::HandlerFn;
+use crate::info::{trusted_str, PluginInfo};
 use crate::signature::{
-    check_signature, compare_signatures, FnSignature, Signature, SignatureError, SignatureMismatch,
-    HANDLER_SIGNATURE,
+    compare_signatures, Signature, SignatureError, SignatureMismatch, HANDLER_SIGNATURE,
 };
 
 /// The part of a descriptor that is the same in every ABI version.
@@ -117,7 +116,7 @@ impl PluginDescriptor {
     /// Every pointer in the descriptor must be readable for what it announces and
     /// unchanged for the borrow of `self` (true of a descriptor in a loaded plugin's
     /// read-only data). The export addresses are not dereferenced here; see
-    /// [`Export::get`].
+    /// [`Export::get`](crate::Export::get).
     pub unsafe fn validate(&self) -> Result<PluginInfo<'_>, DescriptorError<'_>> {
         self.check_header()?;
         // SAFETY: the caller vouches for every pointer in the descriptor.
@@ -162,14 +161,7 @@ impl PluginDescriptor {
             }
         }
 
-        let info = PluginInfo {
-            name,
-            version,
-            exports,
-            routes,
-            init: self.init,
-            fini: self.fini,
-        };
+        let info = PluginInfo::trusted(name, version, exports, routes, self.init, self.fini);
         for (index, route) in routes.iter().enumerate() {
             // SAFETY: the caller vouches for every pointer in the descriptor.
             let (method, path, handler) = unsafe {
@@ -185,7 +177,7 @@ impl PluginDescriptor {
             let Some(export) = info.export(handler) else {
                 return Err(DescriptorError::UnknownRouteHandler { path, handler });
             };
-            if let Err(mismatch) = compare_signatures(HANDLER_SIGNATURE, export.signature) {
+            if let Err(mismatch) = compare_signatures(HANDLER_SIGNATURE, export.signature()) {
                 return Err(DescriptorError::RouteHandlerSignature {
                     path,
                     handler,
@@ -211,179 +203,6 @@ unsafe fn read_str<'a>(
     }
     // SAFETY: plausible, and the caller vouches for readability.
     unsafe { s.to_str() }.map_err(|_| DescriptorError::BadString { field, index })
-}
-
-/// Reads a descriptor string that `validate` already checked.
-///
-/// # Safety
-/// `s` must belong to a descriptor that passed [`PluginDescriptor::validate`] and is
-/// still unchanged.
-unsafe fn trusted_str(s: &AbiStr) -> &str {
-    // SAFETY: validated as readable UTF-8; the caller vouches that it is unchanged.
-    unsafe { s.as_str_unchecked() }
-}
-
-/// A validated descriptor (see [`PluginDescriptor::validate`]).
-#[derive(Clone, Copy, Debug)]
-pub struct PluginInfo<'a> {
-    name: &'a str,
-    version: &'a str,
-    exports: &'a [ExportDesc],
-    routes: &'a [Route],
-    init: Option<InitFn>,
-    fini: Option<FiniFn>,
-}
-
-impl<'a> PluginInfo<'a> {
-    /// The plugin's name.
-    pub fn name(&self) -> &'a str {
-        self.name
-    }
-
-    /// The plugin's version string.
-    pub fn version(&self) -> &'a str {
-        self.version
-    }
-
-    /// The plugin's `init`, to be called once with the host table before any export.
-    pub fn init(&self) -> Option<InitFn> {
-        self.init
-    }
-
-    /// The plugin's `fini`, to be called once before unloading.
-    pub fn fini(&self) -> Option<FiniFn> {
-        self.fini
-    }
-
-    /// The exports, in declaration order.
-    pub fn exports(&self) -> impl ExactSizeIterator<Item = Export<'a>> + use<'a> {
-        self.exports.iter().map(Export::trusted)
-    }
-
-    /// The export called `name`.
-    pub fn export(&self, name: &str) -> Option<Export<'a>> {
-        self.exports().find(|e| e.name == name)
-    }
-
-    /// The routes, in declaration order, with their handler exports resolved.
-    pub fn routes(&self) -> impl ExactSizeIterator<Item = RouteInfo<'a>> + use<'a> {
-        let info = *self;
-        self.routes.iter().map(move |route| {
-            // SAFETY: `validate` checked every route string.
-            let (method, path, handler) = unsafe {
-                (
-                    trusted_str(&route.method),
-                    trusted_str(&route.path),
-                    trusted_str(&route.handler),
-                )
-            };
-            let handler = info
-                .export(handler)
-                .expect("validate checked that every route handler is exported");
-            RouteInfo {
-                method,
-                path,
-                handler,
-            }
-        })
-    }
-}
-
-/// One validated export.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Export<'a> {
-    name: &'a str,
-    signature: &'a str,
-    addr: *const c_void,
-}
-
-impl<'a> Export<'a> {
-    fn trusted(desc: &'a ExportDesc) -> Self {
-        // SAFETY: `Export`s are only made from descriptors that passed `validate`.
-        let (name, signature) = unsafe { (trusted_str(&desc.name), trusted_str(&desc.signature)) };
-        Self {
-            name,
-            signature,
-            addr: desc.addr.get(),
-        }
-    }
-
-    /// The export's name.
-    pub fn name(&self) -> &'a str {
-        self.name
-    }
-
-    /// Its declared signature.
-    pub fn signature(&self) -> &'a str {
-        self.signature
-    }
-
-    /// Its address (never null).
-    pub fn addr(&self) -> *const c_void {
-        self.addr
-    }
-
-    /// Checks the declared signature against `F`.
-    pub fn check<F: FnSignature>(&self) -> Result<(), SignatureMismatch<'a>> {
-        check_signature::<F>(self.signature)
-    }
-
-    /// The export as a function pointer of type `F`, if its declared signature is
-    /// `F`'s.
-    ///
-    /// ```
-    /// use staticdl_abi::{ExportDesc, FnSignature, PluginDescriptor};
-    ///
-    /// extern "C" fn twice(x: i32) -> i32 {
-    ///     2 * x
-    /// }
-    /// type Twice = extern "C" fn(i32) -> i32;
-    /// static EXPORTS: [ExportDesc; 1] =
-    ///     [ExportDesc::new("twice", <Twice as FnSignature>::SIGNATURE, twice as *const core::ffi::c_void)];
-    /// static DESC: PluginDescriptor = PluginDescriptor::new("p", "1", &EXPORTS, &[], None, None);
-    ///
-    /// // SAFETY: `DESC` is static and truthful.
-    /// let info = unsafe { DESC.validate() }.unwrap();
-    /// let export = info.export("twice").unwrap();
-    /// // SAFETY: the function is part of this program and never unloaded.
-    /// let f = unsafe { export.get::<Twice>() }.unwrap();
-    /// assert_eq!(f(21), 42);
-    /// // SAFETY: as above (and it is refused anyway).
-    /// assert!(unsafe { export.get::<extern "C" fn(i64) -> i32>() }.is_err());
-    /// ```
-    ///
-    /// # Safety
-    /// The plugin's declaration must be truthful (the function really has the
-    /// declared signature), and the result must not be called after the plugin is
-    /// unloaded.
-    pub unsafe fn get<F: FnSignature>(&self) -> Result<F, SignatureMismatch<'a>> {
-        self.check::<F>()?;
-        // SAFETY: the signature matches `F` and the caller vouches that the
-        // declaration is truthful and the code stays mapped while `F` is used.
-        Ok(unsafe { F::from_addr(self.addr) })
-    }
-}
-
-/// One validated route, with its handler export resolved.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RouteInfo<'a> {
-    /// The HTTP method.
-    pub method: &'a str,
-    /// The path (starts with `/`).
-    pub path: &'a str,
-    /// The handler export; its signature is [`HANDLER_SIGNATURE`].
-    pub handler: Export<'a>,
-}
-
-impl RouteInfo<'_> {
-    /// The handler as a function pointer.
-    ///
-    /// # Safety
-    /// As for [`Export::get`].
-    pub unsafe fn handler_fn(&self) -> HandlerFn {
-        // SAFETY: `validate` checked the signature; the rest is the caller's promise.
-        unsafe { HandlerFn::from_addr(self.handler.addr) }
-    }
 }
 
 /// What is wrong with a descriptor.
@@ -514,13 +333,12 @@ impl core::error::Error for DescriptorError<'_> {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::descriptor::DESCRIPTOR_SYMBOL;
+    use crate::descriptor::{ExportDesc, Route, DESCRIPTOR_SYMBOL};
     use std::string::ToString;
 
-    unsafe extern "C" fn handler(
-        _: *const crate::Request<'static>,
-        _: *mut crate::Response,
-    ) -> i32 {
+    /// Declared with the handler signature; validation reads only the declaration,
+    /// so the Rust type behind it does not matter here.
+    unsafe extern "C" fn handler(_: *const c_void, _: *mut c_void) -> i32 {
         0
     }
     extern "C" fn add(a: i32, b: i32) -> i32 {
@@ -554,9 +372,13 @@ mod tests {
             (route.method, route.path, route.handler.name()),
             ("GET", "/h", "h")
         );
-        // SAFETY: `handler` is a function of this program.
-        let h = unsafe { route.handler_fn() };
-        assert_eq!(h as *const c_void, HANDLER);
+        assert_eq!(route.handler.addr(), HANDLER);
+        #[cfg(feature = "http")]
+        {
+            // SAFETY: `handler` is a function of this program; it is not called.
+            let h = unsafe { route.handler_fn() };
+            assert_eq!(h as *const c_void, HANDLER);
+        }
         let err = info
             .export("add")
             .unwrap()

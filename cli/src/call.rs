@@ -138,8 +138,9 @@ fn call(plugin: &Plugin, spec: &CallSpec) -> i32 {
             Ok(f) => f,
             Err(e) => return not_found(e),
         };
-        // SAFETY: as above.
-        let r = unsafe { f(i0, i1, i2, i3, i4, i5, f0, f1, f2, f3, f4, f5, f6, f7) };
+        // SAFETY: as above; `plugin` outlives the call (its 14 register-sized
+        // arguments are more than `Symbol::call` covers, hence the raw pointer).
+        let r = unsafe { f.as_raw()(i0, i1, i2, i3, i4, i5, f0, f1, f2, f3, f4, f5, f6, f7) };
         println!("{r}");
         return 0;
     }
@@ -149,7 +150,7 @@ fn call(plugin: &Plugin, spec: &CallSpec) -> i32 {
         Err(e) => return not_found(e),
     };
     // SAFETY: as above.
-    let r = unsafe { f(i0, i1, i2, i3, i4, i5, f0, f1, f2, f3, f4, f5, f6, f7) };
+    let r = unsafe { f.as_raw()(i0, i1, i2, i3, i4, i5, f0, f1, f2, f3, f4, f5, f6, f7) };
     match spec.ret {
         RetType::Void | RetType::F64 => {}
         RetType::I32 => println!("{}", r as u32 as i32),
