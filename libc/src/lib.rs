@@ -41,6 +41,7 @@
 
 mod cxa;
 mod dl;
+mod excluded;
 mod glibc;
 mod table;
 
@@ -57,8 +58,9 @@ pub use glibc::CLAIMED_GLIBC_VERSION;
 
 /// The `DT_NEEDED` names [`LibcProvider`] answers: glibc's libraries (its
 /// libpthread, libdl, librt and libutil are empty shells since 2.34 and map to
-/// the same table), the unwinder `libgcc_s.so.1`, the dynamic loader (for
-/// `__tls_get_addr` and `_dl_find_object`), and musl's `libc.so`.
+/// the same table; its resolver `libresolv.so.2` is in the host's C library),
+/// `libgcc_s.so.1` (the unwinder and the compiler's builtins), the dynamic
+/// loader (for `__tls_get_addr` and `_dl_find_object`), and musl's `libc.so`.
 pub const PROVIDED_LIBRARIES: &[&str] = &[
     "libc.so.6",
     "libm.so.6",
@@ -68,6 +70,7 @@ pub const PROVIDED_LIBRARIES: &[&str] = &[
     "libutil.so.1",
     "ld-linux-x86-64.so.2",
     "libgcc_s.so.1",
+    "libresolv.so.2",
     "libc.so",
 ];
 
@@ -169,6 +172,36 @@ fn host_fallback(_name: &[u8], _version: Option<&[u8]>) -> Option<usize> {
 /// ```
 pub fn provided_names() -> impl Iterator<Item = &'static str> {
     table::names()
+}
+
+/// Every entry of the provider's table as `(glibc name, host symbol)`: the C
+/// symbol of the host's C library, its compiler builtins or the provider's C
+/// shims (named `staticdl_*`) whose address answers the name, or `None` where
+/// a Rust item or the loader's runtime answers. A name may appear more than
+/// once only with the same answer. This is what a coverage check compares
+/// with the C libraries' own symbol tables.
+///
+/// ```
+/// let answers: Vec<_> = staticdl_libc::provided_symbols().collect();
+/// assert!(answers.contains(&("__newlocale", Some("staticdl_newlocale"))));
+/// assert!(answers.contains(&("malloc", Some("malloc"))));
+/// assert!(answers.contains(&("__cxa_atexit", None)));
+/// ```
+pub fn provided_symbols() -> impl Iterator<Item = (&'static str, Option<&'static str>)> {
+    table::entries()
+}
+
+/// The names the provider refuses on purpose although the host's C library
+/// defines them, each with the reason (a stub that reports nothing or success,
+/// another ABI, or a part of the process no plugin may drive), sorted by name.
+///
+/// ```
+/// let refused: Vec<_> = staticdl_libc::not_provided().collect();
+/// assert!(refused.iter().any(|(name, _)| *name == "getutent"));
+/// assert!(staticdl_libc::provided_names().all(|name| name != "getutent"));
+/// ```
+pub fn not_provided() -> impl Iterator<Item = (&'static str, &'static str)> {
+    excluded::NOT_PROVIDED.iter().copied()
 }
 
 /// Load options for a plugin that needs the C library: [`with_provider`] applied

@@ -126,3 +126,162 @@ unsigned staticdl_arc4random_uniform(unsigned upper)
     }
 }
 
+
+/* ---- GNU and glibc-only names the host's C library lacks ---- */
+
+/* glob_pattern_p (GNU): whether `pattern` has an unquoted `*` or `?`, or a
+ * `[` closed by a `]`; with `quote`, a backslash escapes the next character. */
+int staticdl_glob_pattern_p(const char *pattern, int quote)
+{
+    int bracket = 0;
+    for (const char *p = pattern; *p; p++) {
+        switch (*p) {
+        case '?':
+        case '*':
+            return 1;
+        case '\\':
+            if (quote && p[1])
+                p++;
+            break;
+        case '[':
+            bracket = 1;
+            break;
+        case ']':
+            if (bracket)
+                return 1;
+            break;
+        }
+    }
+    return 0;
+}
+
+/* glibc's `sigpause` symbol is the BSD one: its argument is a signal mask
+ * (the first 32 signals), not a signal number (that is `__xpg_sigpause`). */
+extern int sigsuspend(const void *);
+int staticdl_bsd_sigpause(int mask)
+{
+    unsigned long set[16] = {(unsigned long)(unsigned)mask};
+    return sigsuspend(set);
+}
+
+/* pthread_setconcurrency/pthread_getconcurrency: glibc keeps the level it is
+ * given (a hint it does not act on) and reports it back. */
+static int concurrency;
+
+int staticdl_pthread_setconcurrency(int level)
+{
+    if (level < 0)
+        return EINVAL_;
+    __atomic_store_n(&concurrency, level, __ATOMIC_RELAXED);
+    return 0;
+}
+
+int staticdl_pthread_getconcurrency(void)
+{
+    return __atomic_load_n(&concurrency, __ATOMIC_RELAXED);
+}
+
+/* pthread_rwlockattr_setkind_np/getkind_np: glibc's three kinds
+ * (PREFER_READER 0, PREFER_WRITER 1, PREFER_WRITER_NONRECURSIVE 2) are
+ * checked and kept in the attribute's second word, which the host's
+ * pthread_rwlock_init does not read: the host's rwlocks keep their own
+ * policy (a waiting writer does not hold back new readers). */
+int staticdl_rwlockattr_setkind_np(unsigned *attr, int kind)
+{
+    if (kind < 0 || kind > 2)
+        return EINVAL_;
+    attr[1] = (unsigned)kind;
+    return 0;
+}
+
+int staticdl_rwlockattr_getkind_np(const unsigned *attr, int *kind)
+{
+    *kind = (int)attr[1];
+    return 0;
+}
+
+/* __sched_cpualloc/__sched_cpufree (CPU_ALLOC/CPU_FREE): a set of `count`
+ * CPUs in whole longs, from the host's allocator. */
+extern void *malloc(size_t);
+extern void free(void *);
+void *staticdl_sched_cpualloc(size_t count)
+{
+    return malloc((count + 63) / 64 * 8);
+}
+
+void staticdl_sched_cpufree(void *set)
+{
+    free(set);
+}
+
+/* close_range (glibc 2.34): the system call. */
+extern long syscall(long, ...);
+int staticdl_close_range(unsigned first, unsigned last, int flags)
+{
+    return (int)syscall(436 /* SYS_close_range */, first, last, flags);
+}
+
+/* getprotobyname_r/getprotobynumber_r over the host's protocol table: the
+ * entry copied into the caller's buffer under a lock (the host's
+ * getprotobyname is not reentrant). ERANGE if it does not fit; not found is
+ * 0 with *result null, as glibc reports it. */
+struct protoent_ {
+    char *p_name;
+    char **p_aliases;
+    int p_proto;
+};
+extern struct protoent_ *getprotobyname(const char *);
+extern struct protoent_ *getprotobynumber(int);
+static int proto_lock;
+
+static int copy_protoent(const struct protoent_ *src, struct protoent_ *dst,
+                         char *buf, size_t len, struct protoent_ **result)
+{
+    *result = 0;
+    if (!src)
+        return 0;
+    size_t n = 0, need = 0;
+    while (src->p_aliases && src->p_aliases[n])
+        need += strlen(src->p_aliases[n++]) + 1;
+    size_t head = (8 - ((unsigned long)buf & 7)) & 7;
+    need += head + (n + 1) * sizeof(char *) + strlen(src->p_name) + 1;
+    if (need > len)
+        return 34; /* ERANGE */
+    char **aliases = (char **)(buf + head);
+    char *p = (char *)(aliases + n + 1);
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(src->p_aliases[i]) + 1;
+        aliases[i] = memcpy(p, src->p_aliases[i], l);
+        p += l;
+    }
+    aliases[n] = 0;
+    dst->p_name = memcpy(p, src->p_name, strlen(src->p_name) + 1);
+    dst->p_aliases = aliases;
+    dst->p_proto = src->p_proto;
+    *result = dst;
+    return 0;
+}
+
+static void lock_proto(void)
+{
+    while (__atomic_exchange_n(&proto_lock, 1, __ATOMIC_ACQUIRE))
+        __builtin_ia32_pause();
+}
+
+int staticdl_getprotobyname_r(const char *name, struct protoent_ *dst,
+                              char *buf, size_t len, struct protoent_ **result)
+{
+    lock_proto();
+    int r = copy_protoent(getprotobyname(name), dst, buf, len, result);
+    __atomic_store_n(&proto_lock, 0, __ATOMIC_RELEASE);
+    return r;
+}
+
+int staticdl_getprotobynumber_r(int proto, struct protoent_ *dst, char *buf,
+                                size_t len, struct protoent_ **result)
+{
+    lock_proto();
+    int r = copy_protoent(getprotobynumber(proto), dst, buf, len, result);
+    __atomic_store_n(&proto_lock, 0, __ATOMIC_RELEASE);
+    return r;
+}

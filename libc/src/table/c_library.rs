@@ -10,12 +10,14 @@ use super::{Entry, Target};
 pub(super) static STRINGS: &[Entry] = functions! {
     memchr, memcmp, memcpy, memmove, memset, memrchr, memmem, mempcpy, memccpy, bcmp,
     bcopy, bzero, explicit_bzero, strlen, strnlen, strcmp, strncmp, strcasecmp,
-    strncasecmp, strcasecmp_l, strncasecmp_l, strcpy, strncpy, stpcpy, stpncpy, strcat,
+    strncasecmp, strcpy, strncpy, stpcpy, stpncpy, strcat,
     strncat, strchr, strrchr, strchrnul, strstr, strcasestr, strspn, strcspn, strpbrk,
-    strtok, strtok_r, strsep, strdup, strndup, strerror, strerror_l, strsignal, strcoll,
-    strcoll_l, strxfrm, strxfrm_l, index, rindex, ffs, ffsl, ffsll, swab, strverscmp,
+    strtok, strtok_r, strsep, strdup, strndup, strerror, strsignal, strcoll,
+    strxfrm, index, rindex, ffs, ffsl, ffsll, swab, strverscmp,
     dirname, __xpg_strerror_r, __xpg_basename,
+    strfmon,
     __strdup => strdup,
+    __stpncpy => stpncpy,
     __strndup => strndup,
     __stpcpy => stpcpy,
     __mempcpy => mempcpy,
@@ -36,6 +38,8 @@ pub(super) static WIDE: &[Entry] = functions! {
     mbsinit, btowc, wctob, wcwidth, wcswidth, towlower, towupper, iswalpha, iswdigit,
     iswspace, iswupper, iswlower, iswalnum, iswprint, iswpunct, iswcntrl, iswxdigit,
     iswgraph, iswblank, wctype, iswctype, wctrans, towctrans, wcsftime,
+    c16rtomb, c32rtomb, mbrtoc16, mbrtoc32, wcstoimax, wcstoumax, wcpcpy, wcpncpy, wcswcs,
+    __mbrlen => mbrlen,
 };
 
 /// Ctype (musl keeps glibc's table layout for these).
@@ -56,7 +60,19 @@ pub(super) static STDLIB: &[Entry] = functions! {
     mrand48, jrand48, srand48, seed48, lcong48, mkstemp, mkostemp, mkstemps, mkostemps,
     mkdtemp, mktemp, realpath, system, getauxval, getrandom, getentropy, ecvt, fcvt,
     gcvt, l64a, a64l, getsubopt, posix_openpt, grantpt, unlockpt, ptsname, ptsname_r,
-    getloadavg,
+    getloadavg, lsearch, lfind, tsearch, tfind, tdelete, twalk, tdestroy, hcreate,
+    hdestroy, hsearch, hcreate_r, hdestroy_r, hsearch_r, insque, remque, getdate, err,
+    errx, warn, warnx, verr, verrx, vwarn, vwarnx, fmtmsg, getpass, cuserid,
+    __libc_malloc => malloc,
+    __libc_calloc => calloc,
+    __libc_realloc => realloc,
+    __libc_free => free,
+    __getauxval => getauxval,
+    __posix_getopt => getopt,
+    mkstemp64 => mkstemp,
+    mkostemp64 => mkostemp,
+    mkstemps64 => mkstemps,
+    mkostemps64 => mkostemps,
     strtoq => strtoll,
     strtouq => strtoull,
     __strtol_internal => strtol,
@@ -102,7 +118,18 @@ pub(super) static STDIO: &[Entry] = functions! {
     __fwriting, __fpurge, __flbf, __fbufsize, __freadable, __fwritable, __fsetlocking,
     _flushlbf, fwprintf, swprintf, vswprintf, wprintf, vfwprintf, vwprintf, fwscanf,
     swscanf, vswscanf, fgetwc, fputwc, getwc, putwc, getwchar, putwchar, fgetws, fputws,
-    fwide, ungetwc, ctermid,
+    fwide, ungetwc, ctermid, fgetwc_unlocked, fgetws_unlocked, fputwc_unlocked,
+    fputws_unlocked, getwc_unlocked, getwchar_unlocked, putwc_unlocked,
+    putwchar_unlocked, getw, putw, gets, wscanf, vwscanf, vfwscanf,
+    // glibc's inlined getc/putc macros call these when the buffer runs out:
+    // musl's FILE has the read pointers where glibc's macros read them
+    // (offsets 8 and 16) and a write limit that is always zero at offset 48,
+    // so every inlined putc calls __overflow (see the README).
+    __uflow, __overflow,
+    __isoc99_wscanf => wscanf,
+    __isoc99_vwscanf => vwscanf,
+    __isoc99_fwscanf => fwscanf,
+    __isoc99_vfwscanf => vfwscanf,
     fopen64 => fopen,
     freopen64 => freopen,
     fseeko64 => fseeko,
@@ -137,8 +164,7 @@ pub(super) static STDIO_DATA: &[Entry] = variables! {
 
 /// Locale, iconv and messages (musl's locale: C and C.UTF-8 semantics).
 pub(super) static LOCALE: &[Entry] = functions! {
-    setlocale, localeconv, newlocale, freelocale, uselocale, duplocale, nl_langinfo,
-    nl_langinfo_l, iconv_open, iconv, iconv_close, gettext, dgettext, dcgettext,
+    setlocale, localeconv, iconv_open, iconv, iconv_close, gettext, dgettext, dcgettext,
     ngettext, dngettext, dcngettext, bindtextdomain, bind_textdomain_codeset,
     textdomain, catopen, catgets, catclose,
 };

@@ -22,12 +22,53 @@ pub(super) static LIBM: &[Entry] = functions! {
     exp10, exp10f, fabsl, sqrtl, floorl, ceill, fmodl, frexpl, ldexpl, expl, logl, powl,
     sinl, cosl, fegetround, fesetround, feclearexcept, feraiseexcept, fetestexcept,
     fegetenv, fesetenv, feholdexcept, feupdateenv, fegetexceptflag, fesetexceptflag,
-    __fpclassify, __fpclassifyf, __signbit, __signbitf,
+    __fpclassify, __fpclassifyf, __signbit, __signbitf, __fpclassifyl, __signbitl, acosl,
+    acoshl, asinl, asinhl, atanl, atan2l, atanhl, cbrtl, copysignl, coshl, erfl, erfcl,
+    exp10l, exp2l, expm1l, fdiml, fmal, fmaxl, fminl, hypotl, ilogbl, lgammal,
+    lgammal_r, llrintl, llroundl, log10l, log1pl, log2l, logbl, lrintl, lroundl, modfl,
+    nanl, nearbyintl, nextafterl, nexttowardl, remainderl, remquol, rintl, roundl,
+    scalblnl, scalbnl, sincosl, sinhl, tanl, tanhl, tgammal, truncl, j0f, j1f, jnf, y0f,
+    y1f, ynf, drem, dremf, finite, finitef, significand, significandf, scalb, scalbf,
+    cabs, cabsf, cabsl, cacos, cacosf, cacosl, cacosh, cacoshf, cacoshl, carg, cargf,
+    cargl, casin, casinf, casinl, casinh, casinhf, casinhl, catan, catanf, catanl, catanh,
+    catanhf, catanhl, ccos, ccosf, ccosl, ccosh, ccoshf, ccoshl, cexp, cexpf, cexpl,
+    cimag, cimagf, cimagl, clog, clogf, clogl, conj, conjf, conjl, cpow, cpowf, cpowl,
+    cproj, cprojf, cprojl, creal, crealf, creall, csin, csinf, csinl, csinh, csinhf,
+    csinhl, csqrt, csqrtf, csqrtl, ctan, ctanf, ctanl, ctanh, ctanhf, ctanhl,
 };
 
 /// Libm: variables.
 pub(super) static LIBM_DATA: &[Entry] = variables! {
     signgam,
+    __signgam => signgam,
+};
+
+/// `libgcc_s.so.1`'s integer and floating-point helpers: the host's compiler
+/// builtins (Rust's compiler-builtins, linked into every Rust executable),
+/// and the few it lacks from `c/libgcc.c`.
+pub(super) static COMPILER_BUILTINS: &[Entry] = functions! {
+    __absvdi2, __absvsi2, __absvti2, __addvdi3, __addvsi3, __addvti3, __mulvdi3,
+    __mulvsi3, __mulvti3, __negvdi2, __negvsi2, __negvti2, __subvdi3, __subvsi3,
+    __subvti3, __ashlti3, __ashrti3, __lshrti3, __multi3, __divti3, __modti3, __udivti3,
+    __umodti3, __udivmodti4, __divmodti4, __negti2, __cmpti2, __ucmpti2, __bswapdi2,
+    __bswapsi2, __clzdi2, __clzti2, __ctzdi2, __ctzti2, __ffsti2, __paritydi2,
+    __parityti2, __popcountdi2, __popcountti2, __muldc3, __mulsc3, __divdc3, __divsc3,
+    __powidf2, __powisf2, __powitf2, __addtf3, __subtf3, __multf3, __divtf3, __eqtf2,
+    __netf2, __getf2, __gttf2, __letf2, __lttf2, __unordtf2, __extenddftf2,
+    __extendsftf2, __extendsfdf2, __extendhfsf2, __extendhfdf2, __extendhftf2,
+    __truncdfsf2, __trunctfdf2, __trunctfsf2, __truncdfhf2, __truncsfhf2, __trunctfhf2,
+    __eqhf2, __nehf2, __fixdfti, __fixsfti, __fixtfdi, __fixtfsi, __fixtfti, __fixunsdfdi,
+    __fixunsdfti, __fixunssfdi, __fixunssfti, __fixunstfdi, __fixunstfsi, __fixunstfti,
+    __floatditf, __floatsitf, __floattidf, __floattisf, __floattitf, __floatunditf,
+    __floatunsitf, __floatuntidf, __floatuntisf, __floatuntitf,
+    __ffsdi2 => staticdl_ffsdi2,
+    __clrsbdi2 => staticdl_clrsbdi2,
+    __clrsbti2 => staticdl_clrsbti2,
+    __clear_cache => staticdl_clear_cache,
+    __enable_execute_stack => staticdl_enable_execute_stack,
+    __negtf2 => staticdl_negtf2,
+    __powixf2 => staticdl_powixf2,
+    __mulxc3 => staticdl_mulxc3,
 };
 
 /// The unwinder (libgcc_s.so.1's interface, from the host's unwinder).

@@ -20,7 +20,25 @@ pub(super) static FILES: &[Entry] = functions! {
     shm_unlink, sendfile, splice, tee, copy_file_range, fallocate, posix_fallocate,
     posix_fadvise, readahead, opendir, fdopendir, readdir, readdir_r, closedir,
     rewinddir, seekdir, telldir, dirfd, scandir, alphasort, versionsort, glob, globfree,
-    fnmatch, wordexp, wordfree, ftw, nftw, flock, lockf,
+    fnmatch, wordexp, wordfree, ftw, nftw, flock, lockf, getxattr, lgetxattr, fgetxattr,
+    setxattr, lsetxattr, fsetxattr, listxattr, llistxattr, flistxattr, removexattr,
+    lremovexattr, fremovexattr, futimesat, lchmod, mkfifoat, name_to_handle_at,
+    open_by_handle_at, preadv2, pwritev2, sync_file_range, vmsplice, remap_file_pages,
+    mlock2, setmntent, getmntent, getmntent_r, endmntent, hasmntopt, addmntent, mount,
+    umount, umount2, swapon, swapoff, pivot_root, get_current_dir_name, aio_read,
+    aio_write, aio_error, aio_return, aio_cancel, aio_fsync, aio_suspend, lio_listio,
+    fanotify_init, fanotify_mark,
+    __lseek => lseek,
+    aio_read64 => aio_read,
+    aio_write64 => aio_write,
+    aio_error64 => aio_error,
+    aio_return64 => aio_return,
+    aio_cancel64 => aio_cancel,
+    aio_fsync64 => aio_fsync,
+    aio_suspend64 => aio_suspend,
+    lio_listio64 => lio_listio,
+    getmntent64 => getmntent,
+    close_range => staticdl_close_range,
     pread64 => pread,
     pwrite64 => pwrite,
     preadv64 => preadv,
@@ -96,13 +114,37 @@ pub(super) static PROCESSES: &[Entry] = functions! {
     getgrnam_r, getgrgid_r, getgrouplist, initgroups, getpwent, setpwent, endpwent,
     openlog, syslog, vsyslog, closelog, setlogmask, tcgetattr, tcsetattr, cfmakeraw,
     cfgetispeed, cfgetospeed, cfsetispeed, cfsetospeed, openpty, forkpty, login_tty,
+    _Fork, clone, acct, arch_prctl, brk, sbrk, capget, capset, delete_module,
+    init_module, ioperm, iopl, klogctl, ptrace, quotactl, reboot, setdomainname,
+    setfsgid, setfsuid, setns, unshare, setpgrp, vhangup, process_vm_readv,
+    process_vm_writev, ulimit, get_avphys_pages, get_phys_pages, getitimer, setitimer,
+    sched_rr_get_interval, posix_spawnattr_getflags, posix_spawnattr_getpgroup,
+    posix_spawnattr_getschedparam, posix_spawnattr_getschedpolicy,
+    posix_spawnattr_getsigdefault, posix_spawnattr_getsigmask,
+    posix_spawnattr_setschedparam, posix_spawnattr_setschedpolicy,
+    posix_spawn_file_actions_addchdir_np, posix_spawn_file_actions_addfchdir_np,
+    getgrent, setgrent, endgrent, fgetgrent, fgetpwent, putgrent, putpwent, getspnam,
+    getspnam_r, fgetspent, putspent, getusershell, setusershell, endusershell, tcdrain,
+    tcflow, tcflush, tcgetsid, tcsendbreak, cfsetspeed, shmget, shmat, shmdt, shmctl,
+    semget, semop, semctl, semtimedop, msgget, msgsnd, msgrcv, msgctl, ftok, mq_open,
+    mq_close, mq_unlink, mq_send, mq_receive, mq_timedsend, mq_timedreceive,
+    mq_getattr, mq_setattr, mq_notify, clock_adjtime, adjtime, adjtimex,
+    __clone => clone,
+    __wait => wait,
+    __sysconf => sysconf,
+    __sched_cpualloc => staticdl_sched_cpualloc,
+    __sched_cpufree => staticdl_sched_cpufree,
 };
 
 /// Time.
 pub(super) static TIME: &[Entry] = functions! {
     time, gettimeofday, settimeofday, clock_gettime, clock_getres, clock_settime, clock,
     times, localtime, localtime_r, gmtime, gmtime_r, mktime, timegm, strftime,
-    strftime_l, strptime, asctime, asctime_r, ctime, ctime_r, difftime, tzset,
+    strptime, timespec_get, ualarm, ftime,
+    __gmtime_r => gmtime_r,
+    strptime_l => strptime,
+    __strptime_l => strptime,
+    asctime, asctime_r, ctime, ctime_r, difftime, tzset,
     clock_getcpuclockid, timer_create, timer_settime, timer_gettime, timer_delete,
     timer_getoverrun,
 };
@@ -118,7 +160,11 @@ pub(super) static SIGNALS: &[Entry] = functions! {
     sigdelset, sigismember, sigisemptyset, sigpending, sigsuspend, sigwait, sigwaitinfo,
     sigtimedwait, sigaltstack, sigqueue, psignal, siginterrupt, __libc_current_sigrtmin,
     __libc_current_sigrtmax, _setjmp, setjmp, __sigsetjmp, longjmp, _longjmp,
-    siglongjmp,
+    siglongjmp, __sysv_signal, bsd_signal, sighold, sigrelse, sigignore, sigset,
+    sigandset, sigorset, psiginfo,
+    __sigaction => sigaction,
+    __xpg_sigpause => sigpause,
+    sigpause => staticdl_bsd_sigpause,
     __longjmp_chk => staticdl_longjmp_chk,
 };
 
@@ -156,7 +202,20 @@ pub(super) static THREADS: &[Entry] = functions! {
     pthread_barrier_destroy, pthread_barrier_wait, pthread_barrierattr_init,
     pthread_barrierattr_destroy, sem_init, sem_destroy, sem_wait, sem_trywait,
     sem_timedwait, sem_post, sem_getvalue, sem_open, sem_close, sem_unlink,
+    _pthread_cleanup_push, _pthread_cleanup_pop, pthread_barrierattr_getpshared,
+    pthread_barrierattr_setpshared, pthread_condattr_getpshared,
+    pthread_rwlockattr_getpshared, pthread_getattr_default_np,
+    pthread_setattr_default_np, pthread_mutex_getprioceiling,
+    pthread_mutex_setprioceiling, thrd_create, thrd_current, thrd_detach, thrd_equal,
+    thrd_exit, thrd_join, thrd_sleep, thrd_yield, mtx_init, mtx_destroy, mtx_lock,
+    mtx_timedlock, mtx_trylock, mtx_unlock, cnd_init, cnd_destroy, cnd_signal,
+    cnd_broadcast, cnd_wait, cnd_timedwait, tss_create, tss_delete, tss_get, tss_set,
+    call_once,
     __pthread_key_create => pthread_key_create,
+    pthread_setconcurrency => staticdl_pthread_setconcurrency,
+    pthread_getconcurrency => staticdl_pthread_getconcurrency,
+    pthread_rwlockattr_setkind_np => staticdl_rwlockattr_setkind_np,
+    pthread_rwlockattr_getkind_np => staticdl_rwlockattr_getkind_np,
 };
 
 /// POSIX threads (pthread types have glibc's sizes in musl on x86-64).
@@ -178,5 +237,43 @@ pub(super) static SOCKETS: &[Entry] = functions! {
     getsockname, getpeername, getaddrinfo, freeaddrinfo, gai_strerror, getnameinfo,
     gethostbyname, gethostbyname_r, gethostbyaddr, inet_ntop, inet_pton, inet_addr,
     inet_aton, inet_ntoa, htons, htonl, ntohs, ntohl, if_nametoindex, if_indextoname,
-    getifaddrs, freeifaddrs, __h_errno_location,
+    getifaddrs, freeifaddrs, __h_errno_location, gethostbyaddr_r, gethostbyname2,
+    gethostbyname2_r, getservbyname, getservbyname_r, getservbyport, getservbyport_r,
+    getprotobyname, getprotobynumber, getprotoent, setprotoent, endprotoent, herror,
+    hstrerror, if_nameindex, if_freenameindex, inet_lnaof, inet_makeaddr, inet_netof,
+    inet_network, sockatmark, ether_aton, ether_aton_r, ether_ntoa, ether_ntoa_r,
+    getprotobyname_r => staticdl_getprotobyname_r,
+    getprotobynumber_r => staticdl_getprotobynumber_r,
 };
+/// Sockets: variables.
+pub(super) static SOCKETS_DATA: &[Entry] = variables! {
+    in6addr_any, in6addr_loopback,
+};
+
+/// The resolver (`libresolv.so.2`, and `libc.so.6` since glibc 2.34): musl has
+/// it in its libc. glibc's headers rename `res_query` and friends to `__res_*`,
+/// the names older objects import.
+pub(super) static RESOLVER: &[Entry] = functions! {
+    res_query, res_search, res_querydomain, res_mkquery, res_send, dn_comp, dn_expand,
+    dn_skipname, ns_name_uncompress, __res_state,
+    __res_query => res_query,
+    __res_search => res_search,
+    __res_querydomain => res_querydomain,
+    __res_mkquery => res_mkquery,
+    __res_send => res_send,
+    __dn_comp => dn_comp,
+    __dn_expand => dn_expand,
+    __dn_skipname => dn_skipname,
+};
+
+/// The resolver names only glibc's `libresolv.so.2` defines: a musl host has
+/// them in its libc; a glibc host answers them from its own libresolv, when
+/// loaded, through the provider's fallback.
+#[cfg(target_env = "musl")]
+pub(super) static RESOLVER_LIBRESOLV: &[Entry] = functions! {
+    ns_get16, ns_get32, ns_put16, ns_put32, ns_initparse, ns_parserr, ns_skiprr,
+    res_init,
+    __res_init => res_init,
+};
+#[cfg(not(target_env = "musl"))]
+pub(super) static RESOLVER_LIBRESOLV: &[Entry] = &[];
