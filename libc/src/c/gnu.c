@@ -285,3 +285,88 @@ int staticdl_getprotobynumber_r(int proto, struct protoent_ *dst, char *buf,
     __atomic_store_n(&proto_lock, 0, __ATOMIC_RELEASE);
     return r;
 }
+
+/* gnu_dev_major/minor/makedev: glibc's encoding of dev_t, which is the
+ * kernel's (and musl's macros'). */
+unsigned staticdl_gnu_dev_major(unsigned long long dev)
+{
+    return (unsigned)(((dev >> 32) & 0xfffff000) | ((dev >> 8) & 0xfff));
+}
+
+unsigned staticdl_gnu_dev_minor(unsigned long long dev)
+{
+    return (unsigned)(((dev >> 12) & 0xffffff00) | (dev & 0xff));
+}
+
+unsigned long long staticdl_gnu_dev_makedev(unsigned major, unsigned minor)
+{
+    unsigned long long ma = major, mi = minor;
+    return ((ma & 0xfffff000ULL) << 32) | ((ma & 0xfffULL) << 8) |
+           ((mi & 0xffffff00ULL) << 12) | (mi & 0xffULL);
+}
+
+/* The re-entrant resolver calls (res_ninit, res_nsearch, ...): the host's
+ * resolver reads /etc/resolv.conf for each query and keeps no per-caller
+ * state, so a caller's `struct __res_state` is initialised (zeroed, with
+ * RES_INIT set) and then only passed along; the queries are the host's. */
+#define RES_STATE_SIZE 568 /* glibc's struct __res_state on x86-64 */
+#define RES_INIT_ 1UL
+#define RES_OPTIONS_OFFSET 8 /* retrans, retry (ints), then options */
+extern int res_init(void);
+extern int res_query(const char *, int, int, unsigned char *, int);
+extern int res_search(const char *, int, int, unsigned char *, int);
+extern int res_querydomain(const char *, const char *, int, int,
+                           unsigned char *, int);
+extern int res_mkquery(int, const char *, int, int, const unsigned char *, int,
+                       const unsigned char *, unsigned char *, int);
+extern int res_send(const unsigned char *, int, unsigned char *, int);
+
+int staticdl_res_ninit(void *statp)
+{
+    memset(statp, 0, RES_STATE_SIZE);
+    *(unsigned long *)((char *)statp + RES_OPTIONS_OFFSET) = RES_INIT_;
+    return res_init();
+}
+
+void staticdl_res_nclose(void *statp)
+{
+    (void)statp;
+}
+
+int staticdl_res_nquery(void *statp, const char *dname, int class, int type,
+                        unsigned char *answer, int anslen)
+{
+    (void)statp;
+    return res_query(dname, class, type, answer, anslen);
+}
+
+int staticdl_res_nsearch(void *statp, const char *dname, int class, int type,
+                         unsigned char *answer, int anslen)
+{
+    (void)statp;
+    return res_search(dname, class, type, answer, anslen);
+}
+
+int staticdl_res_nquerydomain(void *statp, const char *name, const char *domain,
+                              int class, int type, unsigned char *answer,
+                              int anslen)
+{
+    (void)statp;
+    return res_querydomain(name, domain, class, type, answer, anslen);
+}
+
+int staticdl_res_nmkquery(void *statp, int op, const char *dname, int class,
+                          int type, const unsigned char *data, int datalen,
+                          const unsigned char *newrr, unsigned char *buf,
+                          int buflen)
+{
+    (void)statp;
+    return res_mkquery(op, dname, class, type, data, datalen, newrr, buf, buflen);
+}
+
+int staticdl_res_nsend(void *statp, const unsigned char *msg, int msglen,
+                       unsigned char *answer, int anslen)
+{
+    (void)statp;
+    return res_send(msg, msglen, answer, anslen);
+}

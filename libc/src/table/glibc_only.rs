@@ -308,4 +308,29 @@ pub(super) static REGEX: &[Entry] = functions! {
 pub(super) static GNU: &[Entry] = functions! {
     glob_pattern_p => staticdl_glob_pattern_p,
     __glob_pattern_p => staticdl_glob_pattern_p,
+    gnu_dev_major => staticdl_gnu_dev_major,
+    gnu_dev_minor => staticdl_gnu_dev_minor,
+    gnu_dev_makedev => staticdl_gnu_dev_makedev,
 };
+
+/// The re-entrant resolver (`c/gnu.c`): the caller's `res_state` initialised
+/// and passed along, the queries made by the host's resolver.
+#[cfg(target_env = "musl")]
+pub(super) static RESOLVER_STATE: &[Entry] = functions! {
+    res_ninit => staticdl_res_ninit,
+    __res_ninit => staticdl_res_ninit,
+    res_nclose => staticdl_res_nclose,
+    __res_nclose => staticdl_res_nclose,
+    res_nquery => staticdl_res_nquery,
+    __res_nquery => staticdl_res_nquery,
+    res_nsearch => staticdl_res_nsearch,
+    __res_nsearch => staticdl_res_nsearch,
+    res_nquerydomain => staticdl_res_nquerydomain,
+    __res_nquerydomain => staticdl_res_nquerydomain,
+    res_nmkquery => staticdl_res_nmkquery,
+    __res_nmkquery => staticdl_res_nmkquery,
+    res_nsend => staticdl_res_nsend,
+    __res_nsend => staticdl_res_nsend,
+};
+#[cfg(not(target_env = "musl"))]
+pub(super) static RESOLVER_STATE: &[Entry] = &[];

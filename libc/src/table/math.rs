@@ -35,6 +35,10 @@ pub(super) static LIBM: &[Entry] = functions! {
     cimag, cimagf, cimagl, clog, clogf, clogl, conj, conjf, conjl, cpow, cpowf, cpowl,
     cproj, cprojf, cprojl, creal, crealf, creall, csin, csinf, csinl, csinh, csinhf,
     csinhl, csqrt, csqrtf, csqrtl, ctan, ctanf, ctanl, ctanh, ctanhf, ctanhl,
+    // glibc's gamma is lgamma (the logarithm, with signgam), not tgamma.
+    gamma => lgamma,
+    gammaf => lgammaf,
+    gammal => lgammal,
 };
 
 /// Libm: variables.

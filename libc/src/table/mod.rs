@@ -149,6 +149,7 @@ static FAMILIES: &[&[Entry]] = &[
     UCONTEXT,
     REGEX,
     GNU,
+    RESOLVER_STATE,
 ];
 
 /// Names only a musl host can answer: glibc 2.36 lacks them (a dynamic glibc
