@@ -370,3 +370,50 @@ int staticdl_res_nsend(void *statp, const unsigned char *msg, int msglen,
     (void)statp;
     return res_send(msg, msglen, answer, anslen);
 }
+
+/* iconv_open: glibc's charset names the host's iconv lacks, renamed: glibc's
+ * C locale reports its codeset as "ANSI_X3.4-1968" (nl_langinfo(CODESET)),
+ * which callers pass on to iconv_open. Any "//" suffix is kept. */
+extern void *iconv_open(const char *, const char *);
+
+static int is_ansi_ascii(const char *name)
+{
+    static const char *const aliases[] = {"ansix341968", "ansix341986"};
+    for (int k = 0; k < 2; k++) {
+        const char *p = name, *a = aliases[k];
+        for (; *p && !(p[0] == '/' && p[1] == '/'); p++) {
+            char c = *p;
+            if (c >= 'A' && c <= 'Z')
+                c = (char)(c + 32);
+            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+                continue;
+            if (c != *a)
+                break;
+            a++;
+        }
+        if ((!*p || (p[0] == '/' && p[1] == '/')) && !*a)
+            return 1;
+    }
+    return 0;
+}
+
+static const char *host_charset(const char *name, char *buf, size_t len)
+{
+    if (!name || !is_ansi_ascii(name))
+        return name;
+    const char *suffix = name;
+    while (*suffix && !(suffix[0] == '/' && suffix[1] == '/'))
+        suffix++;
+    size_t n = strlen(suffix);
+    if (5 + n + 1 > len)
+        return name;
+    memcpy(buf, "ASCII", 5);
+    memcpy(buf + 5, suffix, n + 1);
+    return buf;
+}
+
+void *staticdl_iconv_open(const char *to, const char *from)
+{
+    char tb[64], fb[64];
+    return iconv_open(host_charset(to, tb, sizeof tb), host_charset(from, fb, sizeof fb));
+}

@@ -9,8 +9,8 @@
  * names) is a `struct glibc_locale` below, which carries the host's locale in
  * `__locales[0]`, a mark in `__locales[5]` (inside the first 48 bytes, so a
  * musl locale handed over by the host is still told apart safely), glibc's
- * three table pointers (the host's tables: musl keeps glibc's layout for
- * `__ctype_b_loc` and friends) and the category names. Every `*_l` function
+ * three table pointers (the host's class table, which has glibc's layout, and
+ * glibc's case tables from ctype.c) and the category names. Every `*_l` function
  * takes such a locale through `staticdl_locale_unwrap` (in C) or the
  * trampolines of `locale_l.S`.
  *
@@ -47,8 +47,8 @@ extern void freelocale(mlocale);
 extern mlocale uselocale(mlocale);
 extern char *nl_langinfo_l(int, mlocale);
 extern const unsigned short **__ctype_b_loc(void);
-extern const int **__ctype_tolower_loc(void);
-extern const int **__ctype_toupper_loc(void);
+extern const int **staticdl_ctype_tolower_loc(void);
+extern const int **staticdl_ctype_toupper_loc(void);
 extern void *calloc(size_t, size_t);
 extern void free(void *);
 extern char *strdup(const char *);
@@ -119,8 +119,8 @@ static struct glibc_locale *wrap(mlocale host)
     g->locales[0] = host;
     g->locales[5] = MARK;
     g->ctype_b = *__ctype_b_loc();
-    g->ctype_tolower = *__ctype_tolower_loc();
-    g->ctype_toupper = *__ctype_toupper_loc();
+    g->ctype_tolower = *staticdl_ctype_tolower_loc();
+    g->ctype_toupper = *staticdl_ctype_toupper_loc();
     return g;
 }
 
@@ -235,8 +235,8 @@ void *staticdl_uselocale(void *loc)
         foreign.locales[0] = old;
         foreign.locales[5] = MARK;
         foreign.ctype_b = *__ctype_b_loc();
-        foreign.ctype_tolower = *__ctype_tolower_loc();
-        foreign.ctype_toupper = *__ctype_toupper_loc();
+        foreign.ctype_tolower = *staticdl_ctype_tolower_loc();
+        foreign.ctype_toupper = *staticdl_ctype_toupper_loc();
         for (int i = 0; i < 13; i++)
             foreign.names[i] = i == GLIBC_LC_ALL ? 0 : c_name;
         prev = &foreign;
@@ -313,7 +313,7 @@ static char *langinfo(int item, mlocale host)
         return word((unsigned char)thousands[0]);
     case ITEM(1, 5):    /* _NL_NUMERIC_CODESET */
     case ITEM(4, 0x2d): /* _NL_MONETARY_CODESET */
-        return nl_langinfo_l(14, host);
+        return langinfo(14, host);
     case ITEM(4, 0x2b): /* _NL_MONETARY_DECIMAL_POINT_WC */
     case ITEM(4, 0x2c): /* _NL_MONETARY_THOUSANDS_SEP_WC */
         return word(0); /* the host's mon_decimal_point/thousands_sep are "" */
@@ -326,6 +326,12 @@ static char *langinfo(int item, mlocale host)
          * its localeconv() reports them. */
         static const char char_max[] = "\177";
         return (char *)(idx <= 6 ? "" : char_max);
+    }
+    if (item == 14 /* CODESET */) {
+        /* glibc's name for ASCII, which the C locale uses; the provider's
+         * iconv_open accepts it (gnu.c). */
+        const char *cs = nl_langinfo_l(14, host);
+        return (char *)(strcmp(cs, "ASCII") == 0 ? "ANSI_X3.4-1968" : cs);
     }
     return nl_langinfo_l(item, host);
 }

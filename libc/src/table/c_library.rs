@@ -42,11 +42,14 @@ pub(super) static WIDE: &[Entry] = functions! {
     __mbrlen => mbrlen,
 };
 
-/// Ctype (musl keeps glibc's table layout for these).
+/// Ctype (the host's class table has glibc's layout; the case tables are
+/// glibc's, from `c/ctype.c`).
 pub(super) static CTYPE: &[Entry] = functions! {
     isalpha, isdigit, isalnum, isspace, isupper, islower, isprint, ispunct, iscntrl,
     isxdigit, isgraph, isblank, isascii, toascii, toupper, tolower, __ctype_b_loc,
-    __ctype_tolower_loc, __ctype_toupper_loc, __ctype_get_mb_cur_max,
+    __ctype_get_mb_cur_max,
+    __ctype_tolower_loc => staticdl_ctype_tolower_loc,
+    __ctype_toupper_loc => staticdl_ctype_toupper_loc,
 };
 
 /// Stdlib.
@@ -164,7 +167,8 @@ pub(super) static STDIO_DATA: &[Entry] = variables! {
 
 /// Locale, iconv and messages (musl's locale: C and C.UTF-8 semantics).
 pub(super) static LOCALE: &[Entry] = functions! {
-    setlocale, localeconv, iconv_open, iconv, iconv_close, gettext, dgettext, dcgettext,
+    setlocale, localeconv,
+    iconv_open => staticdl_iconv_open, iconv, iconv_close, gettext, dgettext, dcgettext,
     ngettext, dngettext, dcngettext, bindtextdomain, bind_textdomain_codeset,
     textdomain, catopen, catgets, catclose,
 };
