@@ -417,3 +417,13 @@ void *staticdl_iconv_open(const char *to, const char *from)
     char tb[64], fb[64];
     return iconv_open(host_charset(to, tb, sizeof tb), host_charset(from, fb, sizeof fb));
 }
+
+/* __fsetlocking: the host's streams always lock internally, which glibc
+ * reports as FSETLOCKING_INTERNAL (1); a request for FSETLOCKING_BYCALLER is
+ * a performance hint the host does not need. */
+int staticdl_fsetlocking(void *fp, int type)
+{
+    (void)fp;
+    (void)type;
+    return 1;
+}

@@ -307,7 +307,6 @@ pub(super) static REGEX: &[Entry] = functions! {
 /// GNU names the host lacks, with glibc's semantics (`c/gnu.c`).
 pub(super) static GNU: &[Entry] = functions! {
     glob_pattern_p => staticdl_glob_pattern_p,
-    __glob_pattern_p => staticdl_glob_pattern_p,
     gnu_dev_major => staticdl_gnu_dev_major,
     gnu_dev_minor => staticdl_gnu_dev_minor,
     gnu_dev_makedev => staticdl_gnu_dev_makedev,
@@ -317,9 +316,7 @@ pub(super) static GNU: &[Entry] = functions! {
 /// and passed along, the queries made by the host's resolver.
 #[cfg(target_env = "musl")]
 pub(super) static RESOLVER_STATE: &[Entry] = functions! {
-    res_ninit => staticdl_res_ninit,
     __res_ninit => staticdl_res_ninit,
-    res_nclose => staticdl_res_nclose,
     __res_nclose => staticdl_res_nclose,
     res_nquery => staticdl_res_nquery,
     __res_nquery => staticdl_res_nquery,

@@ -37,7 +37,6 @@ pub(super) static FILES: &[Entry] = functions! {
     aio_fsync64 => aio_fsync,
     aio_suspend64 => aio_suspend,
     lio_listio64 => lio_listio,
-    getmntent64 => getmntent,
     close_range => staticdl_close_range,
     pread64 => pread,
     pwrite64 => pwrite,
@@ -143,7 +142,6 @@ pub(super) static TIME: &[Entry] = functions! {
     strptime, timespec_get, ualarm, ftime,
     __gmtime_r => gmtime_r,
     strptime_l => strptime,
-    __strptime_l => strptime,
     asctime, asctime_r, ctime, ctime_r, difftime, tzset,
     clock_getcpuclockid, timer_create, timer_settime, timer_gettime, timer_delete,
     timer_getoverrun,
@@ -212,6 +210,15 @@ pub(super) static THREADS: &[Entry] = functions! {
     cnd_broadcast, cnd_wait, cnd_timedwait, tss_create, tss_delete, tss_get, tss_set,
     call_once,
     __pthread_key_create => pthread_key_create,
+    __pthread_mutex_lock => pthread_mutex_lock,
+    __pthread_mutex_trylock => pthread_mutex_trylock,
+    __pthread_mutex_unlock => pthread_mutex_unlock,
+    __pthread_once => pthread_once,
+    __pthread_rwlock_rdlock => pthread_rwlock_rdlock,
+    __pthread_rwlock_tryrdlock => pthread_rwlock_tryrdlock,
+    __pthread_rwlock_trywrlock => pthread_rwlock_trywrlock,
+    __pthread_rwlock_unlock => pthread_rwlock_unlock,
+    __pthread_rwlock_wrlock => pthread_rwlock_wrlock,
     pthread_setconcurrency => staticdl_pthread_setconcurrency,
     pthread_getconcurrency => staticdl_pthread_getconcurrency,
     pthread_rwlockattr_setkind_np => staticdl_rwlockattr_setkind_np,
@@ -272,8 +279,21 @@ pub(super) static RESOLVER: &[Entry] = functions! {
 #[cfg(target_env = "musl")]
 pub(super) static RESOLVER_LIBRESOLV: &[Entry] = functions! {
     ns_get16, ns_get32, ns_put16, ns_put32, ns_initparse, ns_parserr, ns_skiprr,
-    res_init,
     __res_init => res_init,
 };
 #[cfg(not(target_env = "musl"))]
 pub(super) static RESOLVER_LIBRESOLV: &[Entry] = &[];
+
+/// Names glibc 2.36 keeps only as compatibility versions (so a glibc host
+/// cannot link them; it answers them through the provider's fallback to its
+/// own glibc), answered in a musl host by the host's functions of the same
+/// ABI.
+#[cfg(target_env = "musl")]
+pub(super) static COMPAT_ONLY: &[Entry] = functions! {
+    isastream, stime,
+    pow10 => exp10,
+    pow10f => exp10f,
+    pow10l => exp10l,
+};
+#[cfg(not(target_env = "musl"))]
+pub(super) static COMPAT_ONLY: &[Entry] = &[];
