@@ -5,23 +5,29 @@
 //! musl host has none of them, and must never map the system's glibc next to
 //! its own C library. [`LibcProvider`] answers those `DT_NEEDED` names before
 //! any file is searched, with one [`SymbolSource`] backed by a table of the
-//! host's own statically linked functions under their glibc names, plus the
-//! glibc-only pieces written here (the fortified `__*_chk` family,
-//! `__cxa_atexit` / `__cxa_finalize`, `dlopen` and friends, `dl_iterate_phdr`,
-//! `_dl_find_object`, ...). A name the table does not have is not provided: the
-//! load fails naming it.
+//! host's own statically linked functions under their glibc names (and the
+//! host's compiler builtins under `libgcc_s.so.1`'s), plus the glibc-only
+//! pieces written here: the fortified `__*_chk` family, glibc-shaped locale
+//! objects for libstdc++ and the `*_l` functions, obstack, ucontext, regex
+//! with glibc's types, `__cxa_atexit` / `__cxa_finalize`, `dlopen` and
+//! friends, `dl_iterate_phdr`, `_dl_find_object`, ... A name the table does
+//! not have is not provided: the load fails naming it; the names refused on
+//! purpose, with their reasons, are [`not_provided`].
 //!
-//! Owns: the table (`table.rs`), the C shims (`shims.c`, built by `build.rs`),
-//! the exit and fork registries (`cxa.rs`), the `<dlfcn.h>` interface
-//! (`dl.rs`), and the small glibc answers (`glibc.rs`). Does not own: thread-
-//! local storage and `__cxa_thread_atexit_impl` (the loader's runtime, whose
-//! addresses the table hands out), or the decision to use the provider (the
-//! host's: pass [`load_options`] or add [`LibcProvider`] to its options).
+//! Owns: the table (`table/`), the C and assembly shims (`c/`, built by
+//! `build.rs`), the refusals (`excluded.rs`), the exit and fork registries
+//! (`cxa.rs`), the `<dlfcn.h>` interface (`dl.rs`), and the small glibc
+//! answers (`glibc.rs`). Does not own: thread-local storage and
+//! `__cxa_thread_atexit_impl` (the loader's runtime, whose addresses the table
+//! hands out), or the decision to use the provider (the host's: pass
+//! [`load_options`] or add [`LibcProvider`] to its options).
 //!
 //! Linking staticdl changes nothing for a host that never loads a plugin:
 //! every function here is named `staticdl_*` or is private, except, in a static
 //! musl host only, `dl_iterate_phdr`, which until the first load reports exactly
-//! what musl's own does (see `dl.rs`).
+//! what musl's own does (see `dl.rs`), and the compiler-runtime helper
+//! `__mulxc3`, defined weak for the host's own `cpowl` (which needs it and
+//! which the host's compiler builtins lack).
 //!
 //! ```no_run
 //! use staticdl_libc as provider;
