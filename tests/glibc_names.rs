@@ -57,6 +57,12 @@ const TRIVIAL: &[&str] = &[
     "cnd_destroy",
     "res_init", // the host's resolver reads resolv.conf for every query
     "creal",    // the real part is already in the result register
+    // the host's gethostbyname/getservbyname open and close their files on
+    // each call: there is nothing to keep open or to close
+    "sethostent",
+    "endhostent",
+    "setservent",
+    "endservent",
 ];
 
 /// `name -> versions` exported (defined) by one of glibc's libraries.

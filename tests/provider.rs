@@ -516,3 +516,11 @@ fn debian_libraries_work_in_a_static_host() {
     assert!(line(&lines, "libcap").starts_with("libcap name12=cap_net_admin sys_admin=21"));
     assert!(line(&lines, "glib").contains("lookup=144 missing=1"));
 }
+
+#[test]
+fn fts_walks_trees_like_glibc() {
+    let lib = common::glibc_fixture("glibc_fts");
+    let lines = same_as_glibc(&lib);
+    assert_eq!(line(&lines, "missing"), "missing info=10 errno=2");
+    assert!(line(&lines, "physical").ends_with(" 0:6:. end=0"));
+}

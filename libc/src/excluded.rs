@@ -44,9 +44,7 @@ pub(crate) static NOT_PROVIDED: &[(&str, &str)] = &[
     ("__trunctfxf2", BUILTINS),
     ("__truncxfhf2", BUILTINS),
     ("dlinfo", DLINFO),
-    ("endhostent", HOSTS),
     ("endnetent", NETWORKS),
-    ("endservent", SERVICES),
     ("endspent", SHADOW),
     ("endutent", UTMP),
     ("endutxent", UTMP),
@@ -69,9 +67,7 @@ pub(crate) static NOT_PROVIDED: &[(&str, &str)] = &[
     ("lckpwdf", PWDLOCK),
     ("pututline", UTMP),
     ("pututxline", UTMP),
-    ("sethostent", HOSTS),
     ("setnetent", NETWORKS),
-    ("setservent", SERVICES),
     ("setspent", SHADOW),
     ("setutent", UTMP),
     ("setutxent", UTMP),
@@ -85,7 +81,7 @@ pub(crate) static NOT_PROVIDED: &[(&str, &str)] = &[
 const START: &str =
     "process start-up: the host's has another signature, and a plugin never starts a process";
 const DLINFO: &str = "the host's static stub knows none of the objects staticdl loaded";
-const HOSTS: &str = "the host's host-database enumeration is a stub that reports no entries (glibc reads /etc/hosts)";
+const HOSTS: &str = "the host's host-database enumeration is a stub that reports no entries (glibc reads /etc/hosts); sethostent and endhostent, which only open and close the lookups' files, are answered";
 const NETWORKS: &str =
     "the host's network database is a stub that reports no entries (glibc reads /etc/networks)";
 const SERVICES: &str =

@@ -499,7 +499,8 @@ pub fn glibc_fixture(name: &str) -> PathBuf {
         "/lib/x86_64-linux-gnu/libcap.so.2",
     ];
     let extra: &[&str] = match name {
-        "tls_threads" | "glibc_only" | "glibc_stdio" | "glibc_context" | "glibc_locale" => &[],
+        "tls_threads" | "glibc_only" | "glibc_stdio" | "glibc_context" | "glibc_locale"
+        | "glibc_fts" => &[],
         "glibc_abi" => &["-D_FORTIFY_SOURCE=2", "-fstack-protector-all"],
         "glibc_debian" => DEBIAN,
         _ => panic!("unknown glibc fixture {name:?}"),

@@ -427,3 +427,77 @@ int staticdl_fsetlocking(void *fp, int type)
     (void)type;
     return 1;
 }
+
+/* scandirat (GNU, glibc 2.15): scandir relative to a directory descriptor.
+ * struct dirent is the same 280-byte record in both C libraries on x86-64;
+ * each entry is copied into its own allocation, the list sorted by `compar`. */
+struct dirent_rec_ {
+    unsigned long d_ino;
+    long d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    char d_name[256];
+};
+extern void *fdopendir(int);
+extern struct dirent_rec_ *readdir(void *);
+extern int closedir(void *);
+extern void *realloc(void *, size_t);
+extern void qsort(void *, size_t, size_t, int (*)(const void *, const void *));
+extern int close(int);
+
+#define O_RDONLY_ 0
+#define O_DIRECTORY_ 0200000
+#define O_CLOEXEC_ 02000000
+
+int staticdl_scandirat(int dirfd, const char *path, struct dirent_rec_ ***list,
+                       int (*filter)(const struct dirent_rec_ *),
+                       int (*compar)(const struct dirent_rec_ **, const struct dirent_rec_ **))
+{
+    int fd = openat(dirfd, path, O_RDONLY_ | O_DIRECTORY_ | O_CLOEXEC_);
+    if (fd < 0)
+        return -1;
+    void *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return -1;
+    }
+    struct dirent_rec_ **names = 0, *e;
+    size_t n = 0, room = 0;
+    int saved = *__errno_location(), failed = 0;
+    *__errno_location() = 0;
+    while ((e = readdir(d))) {
+        if (filter && !filter(e))
+            continue;
+        if (n == room) {
+            size_t more = room ? 2 * room : 16;
+            struct dirent_rec_ **grown = realloc(names, more * sizeof *names);
+            if (!grown) {
+                failed = 1;
+                break;
+            }
+            names = grown;
+            room = more;
+        }
+        struct dirent_rec_ *copy = malloc(e->d_reclen);
+        if (!copy) {
+            failed = 1;
+            break;
+        }
+        memcpy(copy, e, e->d_reclen);
+        names[n++] = copy;
+    }
+    int err = *__errno_location();
+    closedir(d);
+    if (failed || err) {
+        while (n)
+            free(names[--n]);
+        free(names);
+        *__errno_location() = failed ? 12 /* ENOMEM */ : err;
+        return -1;
+    }
+    *__errno_location() = saved;
+    if (compar && n > 1)
+        qsort(names, n, sizeof *names, (int (*)(const void *, const void *))compar);
+    *list = names;
+    return (int)n;
+}

@@ -307,9 +307,26 @@ pub(super) static REGEX: &[Entry] = functions! {
 /// GNU names the host lacks, with glibc's semantics (`c/gnu.c`).
 pub(super) static GNU: &[Entry] = functions! {
     glob_pattern_p => staticdl_glob_pattern_p,
+    scandirat => staticdl_scandirat,
+    scandirat64 => staticdl_scandirat,
     gnu_dev_major => staticdl_gnu_dev_major,
     gnu_dev_minor => staticdl_gnu_dev_minor,
     gnu_dev_makedev => staticdl_gnu_dev_makedev,
+};
+
+/// glibc's `<fts.h>` (`c/fts.c`); the `fts64_*` names take the same
+/// structures on x86-64.
+pub(super) static FTS: &[Entry] = functions! {
+    fts_open => staticdl_fts_open,
+    fts_read => staticdl_fts_read,
+    fts_children => staticdl_fts_children,
+    fts_set => staticdl_fts_set,
+    fts_close => staticdl_fts_close,
+    fts64_open => staticdl_fts_open,
+    fts64_read => staticdl_fts_read,
+    fts64_children => staticdl_fts_children,
+    fts64_set => staticdl_fts_set,
+    fts64_close => staticdl_fts_close,
 };
 
 /// The re-entrant resolver (`c/gnu.c`): the caller's `res_state` initialised

@@ -151,6 +151,7 @@ static FAMILIES: &[&[Entry]] = &[
     UCONTEXT,
     REGEX,
     GNU,
+    FTS,
     RESOLVER_STATE,
 ];
 

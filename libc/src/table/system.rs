@@ -247,6 +247,9 @@ pub(super) static SOCKETS: &[Entry] = functions! {
     getifaddrs, freeifaddrs, __h_errno_location, gethostbyaddr_r, gethostbyname2,
     gethostbyname2_r, getservbyname, getservbyname_r, getservbyport, getservbyport_r,
     getprotobyname, getprotobynumber, getprotoent, setprotoent, endprotoent, herror,
+    // The host's lookups open and close their files per call, so these have
+    // nothing to keep open or to close.
+    sethostent, endhostent, setservent, endservent,
     hstrerror, if_nameindex, if_freenameindex, inet_lnaof, inet_makeaddr, inet_netof,
     inet_network, sockatmark, ether_aton, ether_aton_r, ether_ntoa, ether_ntoa_r,
     getprotobyname_r => staticdl_getprotobyname_r,
