@@ -183,9 +183,8 @@ pub fn provided_names() -> impl Iterator<Item = &'static str> {
 /// Every entry of the provider's table as `(glibc name, host symbol)`: the C
 /// symbol of the host's C library, its compiler builtins or the provider's C
 /// shims (named `staticdl_*`) whose address answers the name, or `None` where
-/// a Rust item or the loader's runtime answers. A name may appear more than
-/// once only with the same answer. This is what a coverage check compares
-/// with the C libraries' own symbol tables.
+/// a Rust item or the loader's runtime answers; each name once. This is what a
+/// coverage check compares with the C libraries' own symbol tables.
 ///
 /// ```
 /// let answers: Vec<_> = staticdl_libc::provided_symbols().collect();

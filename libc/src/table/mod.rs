@@ -292,6 +292,50 @@ mod tests {
         assert_eq!(lookup(b"__gmon_start__", None), None);
     }
 
+    /// Every locale-taking name gets glibc-shaped locales: it is answered by
+    /// a shim (which unwraps them) or by a plain function that takes no
+    /// locale (the extra argument is ignored), never by the host's own `*_l`.
+    #[test]
+    fn locale_names_never_reach_the_hosts_locale_functions() {
+        let mut checked = 0;
+        for (name, host) in entries() {
+            let takes_locale = name.ends_with("_l")
+                || matches!(
+                    name.trim_start_matches('_'),
+                    "newlocale" | "duplocale" | "freelocale" | "uselocale" | "nl_langinfo"
+                );
+            if !takes_locale {
+                continue;
+            }
+            checked += 1;
+            let host = host.unwrap_or("");
+            assert!(
+                host.starts_with("staticdl_") || !host.ends_with("_l"),
+                "{name} is answered by the host's {host}"
+            );
+            if name.trim_start_matches('_').ends_with("locale") {
+                assert!(host.starts_with("staticdl_"), "{name} -> {host}");
+            }
+        }
+        assert!(checked > 100, "{checked}");
+    }
+
+    #[test]
+    fn libgcc_builtins_are_answered() {
+        for name in [
+            "__udivti3",
+            "__udivmodti4",
+            "__divti3",
+            "__popcountdi2",
+            "__mulxc3",
+        ] {
+            assert!(
+                lookup(name.as_bytes(), Some(b"GCC_3.0")).is_some(),
+                "{name}"
+            );
+        }
+    }
+
     #[test]
     fn lfs_names_answer_with_the_plain_functions() {
         for (lfs, plain) in [
