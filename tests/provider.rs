@@ -524,3 +524,13 @@ fn fts_walks_trees_like_glibc() {
     assert_eq!(line(&lines, "missing"), "missing info=10 errno=2");
     assert!(line(&lines, "physical").ends_with(" 0:6:. end=0"));
 }
+
+#[test]
+fn glibc_only_calls_written_by_the_provider_match_glibc() {
+    let lib = common::glibc_fixture("glibc_misc");
+    let lines = same_as_glibc(&lib);
+    // glibc's generator for TYPE_0 state: 1103515245 * 12345 + 12345, 31 bits.
+    let first = (1_103_515_245u64 * 12345 + 12345) & 0x7fff_ffff;
+    assert!(line(&lines, "random[8]").starts_with(&format!("random[8] rc=0 {first} ")));
+    assert!(line(&lines, "error").starts_with("error count=5 text=probe: plain 1|"));
+}

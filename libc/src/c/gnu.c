@@ -501,3 +501,17 @@ int staticdl_scandirat(int dirfd, const char *path, struct dirent_rec_ ***list,
     *list = names;
     return (int)n;
 }
+
+/* closefrom (glibc 2.34): every descriptor from `low` up closed, through
+ * close_range, or one by one if the kernel lacks it. */
+extern long sysconf(int);
+void staticdl_closefrom(int low)
+{
+    if (low < 0)
+        low = 0;
+    if (staticdl_close_range((unsigned)low, ~0U, 0) == 0)
+        return;
+    long max = sysconf(4 /* _SC_OPEN_MAX */);
+    for (long fd = low; fd < max; fd++)
+        close((int)fd);
+}

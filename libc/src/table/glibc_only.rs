@@ -307,6 +307,14 @@ pub(super) static REGEX: &[Entry] = functions! {
 /// GNU names the host lacks, with glibc's semantics (`c/gnu.c`).
 pub(super) static GNU: &[Entry] = functions! {
     glob_pattern_p => staticdl_glob_pattern_p,
+    closefrom => staticdl_closefrom,
+    parse_printf_format => staticdl_parse_printf_format,
+    random_r => staticdl_random_r,
+    srandom_r => staticdl_srandom_r,
+    initstate_r => staticdl_initstate_r,
+    setstate_r => staticdl_setstate_r,
+    error => staticdl_error,
+    error_at_line => staticdl_error_at_line,
     scandirat => staticdl_scandirat,
     scandirat64 => staticdl_scandirat,
     gnu_dev_major => staticdl_gnu_dev_major,
@@ -327,6 +335,13 @@ pub(super) static FTS: &[Entry] = functions! {
     fts64_children => staticdl_fts_children,
     fts64_set => staticdl_fts_set,
     fts64_close => staticdl_fts_close,
+};
+
+/// `<error.h>`'s variables (`c/error.c`).
+pub(super) static ERROR_DATA: &[Entry] = variables! {
+    error_message_count => staticdl_error_message_count,
+    error_one_per_line => staticdl_error_one_per_line,
+    error_print_progname => staticdl_error_print_progname,
 };
 
 /// The re-entrant resolver (`c/gnu.c`): the caller's `res_state` initialised

@@ -151,6 +151,7 @@ static FAMILIES: &[&[Entry]] = &[
     UCONTEXT,
     REGEX,
     GNU,
+    ERROR_DATA,
     FTS,
     RESOLVER_STATE,
 ];

@@ -29,6 +29,8 @@ pub(super) static FILES: &[Entry] = functions! {
     aio_write, aio_error, aio_return, aio_cancel, aio_fsync, aio_suspend, lio_listio,
     fanotify_init, fanotify_mark,
     __lseek => lseek,
+    preadv64v2 => preadv2,
+    pwritev64v2 => pwritev2,
     aio_read64 => aio_read,
     aio_write64 => aio_write,
     aio_error64 => aio_error,
