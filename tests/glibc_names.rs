@@ -7,7 +7,8 @@
 //!
 //! - every public glibc name that musl also defines is answered by the table
 //!   or refused on purpose, with a reason (`staticdl_libc::not_provided`);
-//! - every `libgcc_s.so.1` export is answered or refused with a reason;
+//! - every `libgcc_s.so.1` export, and every fortified `__*_chk` entry point
+//!   of glibc, is answered or refused with a reason;
 //! - a glibc name `X64` is answered wherever its plain `X` is (the LFS names);
 //! - every name the table answers exists in glibc 2.36 (or is on the short
 //!   list of later glibc names below);
@@ -214,6 +215,17 @@ fn every_glibc_name_the_host_has_is_answered_or_refused_with_a_reason() {
     problems.extend(report(
         "libgcc_s.so.1 exports these; the provider neither answers nor refuses them",
         &gcc_missing,
+    ));
+
+    let fortified: BTreeSet<String> = public
+        .iter()
+        .filter(|n| n.starts_with("__") && n.ends_with("_chk") && !answered(n))
+        .map(|n| n.to_string())
+        .collect();
+    problems.extend(report(
+        "glibc's fortified entry points (a -D_FORTIFY_SOURCE build imports them) \
+         neither answered nor refused",
+        &fortified,
     ));
 
     let lfs: BTreeSet<String> = public

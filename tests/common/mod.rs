@@ -483,8 +483,9 @@ fn builder_source() -> PathBuf {
 /// Builds (once per process) `tests/fixtures/c/<name>.c` as an ordinary shared
 /// object linked against glibc and returns its path (`.../lib<name>.so`).
 ///
-/// `glibc_abi` is built with `-D_FORTIFY_SOURCE=2 -fstack-protector-all`, so it
-/// imports the fortified `__*_chk` entry points and `__stack_chk_fail`.
+/// `glibc_abi` and `glibc_misc` are built with `-D_FORTIFY_SOURCE=2
+/// -fstack-protector-all`, so they import the fortified `__*_chk` entry points
+/// and `__stack_chk_fail`.
 ///
 /// `glibc_debian` links Debian's own OpenSSL, GMP, Lua 5.4, libxml2, GLib and
 /// libcap by their paths (so no -dev package is needed): its `DT_NEEDED`
@@ -500,8 +501,8 @@ pub fn glibc_fixture(name: &str) -> PathBuf {
     ];
     let extra: &[&str] = match name {
         "tls_threads" | "glibc_only" | "glibc_stdio" | "glibc_context" | "glibc_locale"
-        | "glibc_fts" | "glibc_misc" => &[],
-        "glibc_abi" => &["-D_FORTIFY_SOURCE=2", "-fstack-protector-all"],
+        | "glibc_fts" => &[],
+        "glibc_abi" | "glibc_misc" => &["-D_FORTIFY_SOURCE=2", "-fstack-protector-all"],
         "glibc_debian" => DEBIAN,
         _ => panic!("unknown glibc fixture {name:?}"),
     };

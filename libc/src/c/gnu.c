@@ -515,3 +515,9 @@ void staticdl_closefrom(int low)
     for (long fd = low; fd < max; fd++)
         close((int)fd);
 }
+
+/* wmempcpy (GNU): wmemcpy returning the end of the copy. */
+wchar_t_ *staticdl_wmempcpy(wchar_t_ *d, const wchar_t_ *s, size_t n)
+{
+    return wmemcpy(d, s, n) + n;
+}
