@@ -1,8 +1,9 @@
-//! Builds the C half of `staticdl::provider`: `src/shims.c`, the
-//! glibc-only entry points that need C (variadic forwarding for the fortified
-//! `__*_chk` family, `__longjmp_chk`, ...).
+//! Builds the C half of `staticdl::provider`: every `.c` and `.S` file in
+//! `src/c`, the glibc-only entry points that need C or assembly (variadic
+//! forwarding for the fortified `__*_chk` family, glibc-shaped locale objects,
+//! obstack, ucontext, ...).
 //!
-//! The file includes no C library header, so any gcc builds it for either
+//! The files include no C library header, so any gcc builds them for either
 //! target. For the musl target `musl-gcc` is used when it is installed (Debian's
 //! `musl-tools`), plain `gcc` otherwise. For musl it also describes the host
 //! executable for a static host's `dl_iterate_phdr` (`STATICDL_MUSL`).
@@ -11,9 +12,14 @@ use std::env;
 use std::path::Path;
 
 fn main() {
-    let shims = "src/shims.c";
-    println!("cargo:rerun-if-changed={shims}");
+    println!("cargo:rerun-if-changed=src/c");
     println!("cargo:rerun-if-changed=build.rs");
+    let mut sources: Vec<_> = std::fs::read_dir("src/c")
+        .expect("listing src/c")
+        .map(|e| e.expect("reading src/c").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "c" || x == "S"))
+        .collect();
+    sources.sort();
 
     let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
@@ -25,7 +31,7 @@ fn main() {
 
     let mut build = cc::Build::new();
     build
-        .file(shims)
+        .files(&sources)
         .flag("-std=gnu11")
         .flag("-fno-stack-protector")
         .flag("-fno-builtin")

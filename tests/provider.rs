@@ -190,14 +190,23 @@ fn host_behaviour_is_unchanged() {
     assert_eq!(lines, expected);
 }
 
+/// A printf extension, argp, the old condition-variable ABI (a version the
+/// provider refuses) and a `GLIBC_PRIVATE` import: the load fails in the
+/// child process naming all four, and leaves nothing loaded.
 #[test]
 fn unprovidable_imports_fail_naming_every_symbol() {
     let lib = common::glibc_fixture("glibc_only");
+    let imports = common::readelf("--dyn-syms", &lib);
+    assert!(
+        imports.contains("pthread_cond_wait@GLIBC_2.2.5"),
+        "{imports}"
+    );
+    assert!(imports.contains("__res_iclose@GLIBC_PRIVATE"), "{imports}");
     let lines = report("unprovidable");
     let expected = [
         format!(
-            "unprovidable={}: undefined symbols __uflow@GLIBC_2.2.5, \
-             register_printf_specifier@GLIBC_2.10, argp_parse@GLIBC_2.2.5",
+            "unprovidable={}: undefined symbols register_printf_specifier@GLIBC_2.10, \
+             __res_iclose@GLIBC_PRIVATE, pthread_cond_wait@GLIBC_2.2.5, argp_parse@GLIBC_2.2.5",
             lib.display()
         ),
         "loaded_after_failure=0".to_string(),
@@ -318,4 +327,210 @@ fn glibc_host_answers_libc_with_its_own() {
         );
     }
     assert_eq!(back, data);
+}
+
+// ---- the same objects run by glibc and in the static host ----
+
+/// Runs `probe(out, cap)` of `lib` natively under glibc (Python's ctypes, a
+/// glibc program), returning what it printed and then what it wrote.
+fn native_probe(lib: &std::path::Path) -> String {
+    let script = "import ctypes, sys\n\
+                  lib = ctypes.CDLL(sys.argv[1])\n\
+                  buf = ctypes.create_string_buffer(1 << 16)\n\
+                  n = lib.probe(buf, len(buf))\n\
+                  assert 0 <= n < len(buf), n\n\
+                  sys.stdout.write(buf.raw[:n].decode())\n";
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(lib)
+        .env_remove("LANG")
+        .env_remove("LC_ALL")
+        .output()
+        .expect("running python3");
+    assert!(
+        out.status.success(),
+        "native run of {} failed ({}):\n{}",
+        lib.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The same call in the static musl host, without the host's closing `done`.
+fn host_probe(lib: &std::path::Path) -> String {
+    let host = common::provider_host();
+    let out = Command::new(&host)
+        .arg("probe")
+        .arg(lib)
+        .env_remove("LANG")
+        .env_remove("LC_ALL")
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "provider host probe {} failed ({}):\n{stdout}\n{}",
+        lib.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .strip_suffix("done\n")
+        .unwrap_or_else(|| panic!("no closing line:\n{stdout}"))
+        .to_owned()
+}
+
+/// Asserts that `lib` reports the same under glibc and in the static host,
+/// line by line, and returns the lines.
+fn same_as_glibc(lib: &std::path::Path) -> Vec<String> {
+    let native = native_probe(lib);
+    let hosted = host_probe(lib);
+    let (n, h): (Vec<&str>, Vec<&str>) = (native.lines().collect(), hosted.lines().collect());
+    for (a, b) in n.iter().zip(&h) {
+        assert_eq!(
+            b,
+            a,
+            "{}: static host (left) and glibc (right) differ",
+            lib.display()
+        );
+    }
+    assert_eq!(
+        h.len(),
+        n.len(),
+        "{}:\nglibc:\n{native}\nhost:\n{hosted}",
+        lib.display()
+    );
+    assert!(!n.is_empty());
+    n.iter().map(|l| l.to_string()).collect()
+}
+
+/// The line of `lines` that starts with `key `.
+fn line<'a>(lines: &'a [String], key: &str) -> &'a str {
+    lines
+        .iter()
+        .find(|l| l.starts_with(&format!("{key} ")))
+        .unwrap_or_else(|| panic!("no {key} line in {lines:?}"))
+}
+
+/// Python's answer to `expr` (standard library only).
+fn python(expr: &str) -> String {
+    let out = Command::new("python3")
+        .args(["-c", &format!("import hashlib, hmac, math\nprint({expr})")])
+        .output()
+        .expect("running python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn cpp_plugin_with_libstdcxx_from_disk() {
+    let lib = common::cpp_disk_fixture("iostreams");
+    let dynamic = common::readelf("-d", &lib);
+    for needed in ["libstdc++.so.6", "libgcc_s.so.1", "libm.so.6", "libc.so.6"] {
+        assert!(
+            dynamic.contains(&format!("[{needed}]")),
+            "{needed}:\n{dynamic}"
+        );
+    }
+    let lines = same_as_glibc(&lib);
+    // A few values checked against what C++ must print, not only glibc's run.
+    assert_eq!(
+        line(&lines, "read"),
+        "read 3.25 -1000 42 word 31 0.0025 good=1"
+    );
+    assert_eq!(
+        line(&lines, "threads"),
+        "threads results=10,20,30,40 dtors=4"
+    );
+    assert!(line(&lines, "cout").starts_with("cout 0.333333 0.667 1e+21"));
+}
+
+#[test]
+fn cpp_plugin_with_static_libstdcxx() {
+    let lib = common::cpp_static_fixture("iostreams");
+    let dynamic = common::readelf("-d", &lib);
+    assert!(!dynamic.contains("libstdc++"), "{dynamic}");
+    let lines = same_as_glibc(&lib);
+    assert_eq!(line(&lines, "exceptions"), "exceptions caught=106 cbrt=2.5");
+}
+
+#[test]
+fn glibc_stdio_macros_work_on_the_hosts_file() {
+    let lib = common::glibc_fixture("glibc_stdio");
+    let imports = common::readelf("--dyn-syms", &lib);
+    assert!(
+        imports.contains("__uflow") && imports.contains("__overflow"),
+        "{imports}"
+    );
+    let lines = same_as_glibc(&lib);
+    // 5000 letters, a newline, "second line\n" and "!": counted independently.
+    let letters: u64 = (0..5000u64).map(|i| u64::from(b'a') + i % 26).sum();
+    let sum = letters + u64::from(b'\n') + "second line\n!".bytes().map(u64::from).sum::<u64>();
+    assert!(
+        lines[0].starts_with(&format!("written=5014 count=5014 sum={sum} eof=1 err=0")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn ucontext_switches_stacks_like_glibc() {
+    let lib = common::glibc_fixture("glibc_context");
+    let lines = same_as_glibc(&lib);
+    assert!(lines[0].starts_with("swap=0,0 steps=2 first=87654321 returned=-87654321"));
+}
+
+#[test]
+fn glibc_locale_regex_and_obstack_abis() {
+    let lib = common::glibc_fixture("glibc_locale");
+    let lines = same_as_glibc(&lib);
+    assert_eq!(
+        line(&lines, "regex_offsets"),
+        "regex_offsets 3,10 3,6 7,10 -1"
+    );
+}
+
+#[test]
+fn debian_libraries_work_in_a_static_host() {
+    let lib = common::glibc_fixture("glibc_debian");
+    let lines = same_as_glibc(&lib);
+    let quick = "b'The quick brown fox jumps over the lazy dog'";
+    let sha = python(&format!("hashlib.sha256({quick}).hexdigest()"));
+    let mac = python(&format!("hmac.new(b'key', {quick}, 'sha256').hexdigest()"));
+    // The job adds 3, then 30, and returns twice the sum: paused twice, then done.
+    assert_eq!(
+        line(&lines, "openssl"),
+        format!("openssl sha256={sha} hmac={mac} async=1 states=2,2,3 ret=66")
+    );
+    let fact = python("math.factorial(200)");
+    assert_eq!(
+        line(&lines, "gmp"),
+        format!("gmp factorial200={fact} obstack_len={} same=1", fact.len())
+    );
+    assert!(line(&lines, "lua").starts_with("lua rc=0 result=42 31 630 false boom false 7 false"));
+    assert!(line(&lines, "libcap").starts_with("libcap name12=cap_net_admin sys_admin=21"));
+    assert!(line(&lines, "glib").contains("lookup=144 missing=1"));
+}
+
+#[test]
+fn fts_walks_trees_like_glibc() {
+    let lib = common::glibc_fixture("glibc_fts");
+    let lines = same_as_glibc(&lib);
+    assert_eq!(line(&lines, "missing"), "missing info=10 errno=2");
+    assert!(line(&lines, "physical").ends_with(" 0:6:. end=0"));
+}
+
+#[test]
+fn glibc_only_calls_written_by_the_provider_match_glibc() {
+    let lib = common::glibc_fixture("glibc_misc");
+    let lines = same_as_glibc(&lib);
+    // glibc's generator for TYPE_0 state: 1103515245 * 12345 + 12345, 31 bits.
+    let first = (1_103_515_245u64 * 12345 + 12345) & 0x7fff_ffff;
+    assert!(line(&lines, "random[8]").starts_with(&format!("random[8] rc=0 {first} ")));
+    assert!(line(&lines, "error").starts_with("error count=5 text=probe: plain 1|"));
 }

@@ -395,7 +395,7 @@ extern "C" {
 }
 
 /// The host executable, reported field by field as musl's static
-/// `dl_iterate_phdr` reports it (see `staticdl_host_phdr_info` in `shims.c`).
+/// `dl_iterate_phdr` reports it (see `staticdl_host_phdr_info` in `c/host_phdr.c`).
 ///
 /// # Safety
 /// `cb` must be callable with a valid info.

@@ -2,7 +2,7 @@
 //! `__libc_single_threaded`, and the allocator tuning calls musl does not have.
 //!
 //! Owns only these answers; the C-ABI pieces that need variadic forwarding live
-//! in `shims.c`, the registries in `cxa.rs`, the loader interface in `dl.rs`.
+//! in `c/`, the registries in `cxa.rs`, the loader interface in `dl.rs`.
 
 use std::ffi::{c_char, c_int};
 use std::sync::atomic::AtomicU8;

@@ -5,23 +5,29 @@
 //! musl host has none of them, and must never map the system's glibc next to
 //! its own C library. [`LibcProvider`] answers those `DT_NEEDED` names before
 //! any file is searched, with one [`SymbolSource`] backed by a table of the
-//! host's own statically linked functions under their glibc names, plus the
-//! glibc-only pieces written here (the fortified `__*_chk` family,
-//! `__cxa_atexit` / `__cxa_finalize`, `dlopen` and friends, `dl_iterate_phdr`,
-//! `_dl_find_object`, ...). A name the table does not have is not provided: the
-//! load fails naming it.
+//! host's own statically linked functions under their glibc names (and the
+//! host's compiler builtins under `libgcc_s.so.1`'s), plus the glibc-only
+//! pieces written here: the fortified `__*_chk` family, glibc-shaped locale
+//! objects for libstdc++ and the `*_l` functions, obstack, ucontext, regex
+//! with glibc's types, `__cxa_atexit` / `__cxa_finalize`, `dlopen` and
+//! friends, `dl_iterate_phdr`, `_dl_find_object`, ... A name the table does
+//! not have is not provided: the load fails naming it; the names refused on
+//! purpose, with their reasons, are [`not_provided`].
 //!
-//! Owns: the table (`table.rs`), the C shims (`shims.c`, built by `build.rs`),
-//! the exit and fork registries (`cxa.rs`), the `<dlfcn.h>` interface
-//! (`dl.rs`), and the small glibc answers (`glibc.rs`). Does not own: thread-
-//! local storage and `__cxa_thread_atexit_impl` (the loader's runtime, whose
-//! addresses the table hands out), or the decision to use the provider (the
-//! host's: pass [`load_options`] or add [`LibcProvider`] to its options).
+//! Owns: the table (`table/`), the C and assembly shims (`c/`, built by
+//! `build.rs`), the refusals (`excluded.rs`), the exit and fork registries
+//! (`cxa.rs`), the `<dlfcn.h>` interface (`dl.rs`), and the small glibc
+//! answers (`glibc.rs`). Does not own: thread-local storage and
+//! `__cxa_thread_atexit_impl` (the loader's runtime, whose addresses the table
+//! hands out), or the decision to use the provider (the host's: pass
+//! [`load_options`] or add [`LibcProvider`] to its options).
 //!
 //! Linking staticdl changes nothing for a host that never loads a plugin:
 //! every function here is named `staticdl_*` or is private, except, in a static
 //! musl host only, `dl_iterate_phdr`, which until the first load reports exactly
-//! what musl's own does (see `dl.rs`).
+//! what musl's own does (see `dl.rs`), and the compiler-runtime helper
+//! `__mulxc3`, defined weak for the host's own `cpowl` (which needs it and
+//! which the host's compiler builtins lack).
 //!
 //! ```no_run
 //! use staticdl_libc as provider;
@@ -41,6 +47,7 @@
 
 mod cxa;
 mod dl;
+mod excluded;
 mod glibc;
 mod table;
 
@@ -57,8 +64,9 @@ pub use glibc::CLAIMED_GLIBC_VERSION;
 
 /// The `DT_NEEDED` names [`LibcProvider`] answers: glibc's libraries (its
 /// libpthread, libdl, librt and libutil are empty shells since 2.34 and map to
-/// the same table), the unwinder `libgcc_s.so.1`, the dynamic loader (for
-/// `__tls_get_addr` and `_dl_find_object`), and musl's `libc.so`.
+/// the same table; its resolver `libresolv.so.2` is in the host's C library),
+/// `libgcc_s.so.1` (the unwinder and the compiler's builtins), the dynamic
+/// loader (for `__tls_get_addr` and `_dl_find_object`), and musl's `libc.so`.
 pub const PROVIDED_LIBRARIES: &[&str] = &[
     "libc.so.6",
     "libm.so.6",
@@ -68,6 +76,7 @@ pub const PROVIDED_LIBRARIES: &[&str] = &[
     "libutil.so.1",
     "ld-linux-x86-64.so.2",
     "libgcc_s.so.1",
+    "libresolv.so.2",
     "libc.so",
 ];
 
@@ -169,6 +178,35 @@ fn host_fallback(_name: &[u8], _version: Option<&[u8]>) -> Option<usize> {
 /// ```
 pub fn provided_names() -> impl Iterator<Item = &'static str> {
     table::names()
+}
+
+/// Every entry of the provider's table as `(glibc name, host symbol)`: the C
+/// symbol of the host's C library, its compiler builtins or the provider's C
+/// shims (named `staticdl_*`) whose address answers the name, or `None` where
+/// a Rust item or the loader's runtime answers; each name once. This is what a
+/// coverage check compares with the C libraries' own symbol tables.
+///
+/// ```
+/// let answers: Vec<_> = staticdl_libc::provided_symbols().collect();
+/// assert!(answers.contains(&("__newlocale", Some("staticdl_newlocale"))));
+/// assert!(answers.contains(&("malloc", Some("malloc"))));
+/// assert!(answers.contains(&("__cxa_atexit", None)));
+/// ```
+pub fn provided_symbols() -> impl Iterator<Item = (&'static str, Option<&'static str>)> {
+    table::entries()
+}
+
+/// The names the provider refuses on purpose although the host's C library
+/// defines them, each with the reason (a stub that reports nothing or success,
+/// another ABI, or a part of the process no plugin may drive), sorted by name.
+///
+/// ```
+/// let refused: Vec<_> = staticdl_libc::not_provided().collect();
+/// assert!(refused.iter().any(|(name, _)| *name == "getutent"));
+/// assert!(staticdl_libc::provided_names().all(|name| name != "getutent"));
+/// ```
+pub fn not_provided() -> impl Iterator<Item = (&'static str, &'static str)> {
+    excluded::NOT_PROVIDED.iter().copied()
 }
 
 /// Load options for a plugin that needs the C library: [`with_provider`] applied

@@ -483,16 +483,56 @@ fn builder_source() -> PathBuf {
 /// Builds (once per process) `tests/fixtures/c/<name>.c` as an ordinary shared
 /// object linked against glibc and returns its path (`.../lib<name>.so`).
 ///
-/// `glibc_abi` is built with `-D_FORTIFY_SOURCE=2 -fstack-protector-all`, so it
-/// imports the fortified `__*_chk` entry points and `__stack_chk_fail`.
+/// `glibc_abi` and `glibc_misc` are built with `-D_FORTIFY_SOURCE=2
+/// -fstack-protector-all`, so they import the fortified `__*_chk` entry points
+/// and `__stack_chk_fail`.
+///
+/// `glibc_debian` links Debian's own OpenSSL, GMP, Lua 5.4, libxml2, GLib and
+/// libcap by their paths (so no -dev package is needed): its `DT_NEEDED`
+/// entries are their sonames, found on disk when it is loaded.
 pub fn glibc_fixture(name: &str) -> PathBuf {
+    const DEBIAN: &[&str] = &[
+        "/lib/x86_64-linux-gnu/libcrypto.so.3",
+        "/lib/x86_64-linux-gnu/libgmp.so.10",
+        "/lib/x86_64-linux-gnu/liblua5.4.so.0",
+        "/lib/x86_64-linux-gnu/libxml2.so.2",
+        "/lib/x86_64-linux-gnu/libglib-2.0.so.0",
+        "/lib/x86_64-linux-gnu/libcap.so.2",
+    ];
     let extra: &[&str] = match name {
-        "tls_threads" | "glibc_only" => &[],
-        "glibc_abi" => &["-D_FORTIFY_SOURCE=2", "-fstack-protector-all"],
+        "tls_threads" | "glibc_only" | "glibc_stdio" | "glibc_context" | "glibc_locale"
+        | "glibc_fts" => &[],
+        "glibc_abi" | "glibc_misc" => &["-D_FORTIFY_SOURCE=2", "-fstack-protector-all"],
+        "glibc_debian" => DEBIAN,
         _ => panic!("unknown glibc fixture {name:?}"),
     };
     let source = c_source_dir().join(format!("{name}.c"));
     build_native(name, "gcc", &source, extra)
+}
+
+/// Builds (once per process) `tests/fixtures/cpp/<name>.cpp` the ordinary way
+/// (`g++ -shared -fPIC`: `DT_NEEDED libstdc++.so.6`, `libgcc_s.so.1`,
+/// `libm.so.6`, `libc.so.6`, libstdc++ found on disk when it is loaded) as
+/// `lib<name>_disk.so`, and returns its path.
+pub fn cpp_disk_fixture(name: &str) -> PathBuf {
+    let source = fixtures_source_dir()
+        .join("cpp")
+        .join(format!("{name}.cpp"));
+    build_native(&format!("{name}_disk"), "g++", &source, &[])
+}
+
+/// The same source as [`cpp_disk_fixture`] with `-static-libstdc++
+/// -static-libgcc`, as `lib<name>_static.so`.
+pub fn cpp_static_fixture(name: &str) -> PathBuf {
+    let source = fixtures_source_dir()
+        .join("cpp")
+        .join(format!("{name}.cpp"));
+    build_native(
+        &format!("{name}_static"),
+        "g++",
+        &source,
+        &["-static-libstdc++", "-static-libgcc"],
+    )
 }
 
 /// Builds (once per process) `tests/fixtures/cpp/<name>.cpp` with
@@ -524,11 +564,13 @@ fn build_native(name: &str, compiler: &str, source: &Path, extra: &[&str]) -> Pa
         let tmp = temp_path(&out);
         let mut cmd = Command::new(compiler);
         cmd.args(["-shared", "-fPIC", "-O2", "-g", "-Wall", "-Wextra"])
-            .args(extra)
+            .args(extra.iter().filter(|a| !a.starts_with('/')))
             .arg(format!("-Wl,-soname,lib{name}.so"))
             .arg("-o")
             .arg(&tmp)
             .arg(source);
+        // Libraries named by path are inputs too: after the source.
+        cmd.args(extra.iter().filter(|a| a.starts_with('/')));
         run_gcc(name, &mut cmd, &tmp);
         install(&tmp, &out);
     }

@@ -1,0 +1,356 @@
+//! The provider's symbol table: which host function or variable answers each
+//! glibc name a plugin may import, and how symbol versions are honoured.
+//!
+//! Owns the entry type and the macros the family files use (`c_library.rs`,
+//! `system.rs`, `math.rs`: the host C library's and compiler's own functions
+//! under their glibc names; `glibc_only.rs`: the C shims of `c/` and the Rust
+//! pieces of this crate and of the loader's runtime), the one sorted
+//! `(name, address)` table built from them, and the version policy. A name that is not here is not
+//! provided: the lookup answers `None` and the load fails naming it. It does not
+//! implement anything itself.
+//!
+//! Referencing a host function here is also what makes the static linker include
+//! it in a static host: every entry is a real address of the host's own code.
+
+use std::sync::OnceLock;
+
+/// Where an entry's address comes from.
+#[derive(Clone, Copy)]
+enum Target {
+    /// A link-time address: a host C function or variable, or a Rust item.
+    Addr(*const ()),
+    /// An address only known at run time (the loader's runtime hands it out).
+    Call(fn() -> usize),
+}
+
+/// One glibc name and what answers it.
+struct Entry {
+    name: &'static str,
+    /// The C symbol whose address answers (for entries made by `functions!`
+    /// and `variables!`), or `None` for Rust items and run-time addresses.
+    host: Option<&'static str>,
+    target: Target,
+}
+
+// SAFETY: entries hold code and data addresses that are never dereferenced
+// through the table; sharing them between threads shares plain numbers.
+unsafe impl Sync for Entry {}
+
+impl Entry {
+    /// An entry answered by a Rust item or a run-time address.
+    const fn new(name: &'static str, target: Target) -> Self {
+        Entry {
+            name,
+            host: None,
+            target,
+        }
+    }
+
+    /// An entry answered by the C symbol `host` (of the host's C library, its
+    /// compiler's builtins, or the shims in `c/`).
+    const fn c(name: &'static str, host: &'static str, target: Target) -> Self {
+        Entry {
+            name,
+            host: Some(host),
+            target,
+        }
+    }
+}
+
+/// Host C functions (or C shims), each answering the glibc name on the left of
+/// `=>`, or its own name when there is no arrow. Declared only to take their
+/// addresses: the `fn()` signature is never used for a call.
+macro_rules! functions {
+    ($($name:ident $(=> $target:ident)?),* $(,)?) => {
+        &[$(function!($name $(=> $target)?)),*]
+    };
+}
+
+macro_rules! function {
+    ($name:ident) => {
+        function!($name => $name)
+    };
+    ($name:ident => $target:ident) => {
+        Entry::c(stringify!($name), stringify!($target), Target::Addr({
+            extern "C" {
+                fn $target();
+            }
+            $target as *const ()
+        }))
+    };
+}
+
+/// Host C variables, as `functions!` does for functions: the glibc name
+/// answers with the address of the host's object.
+macro_rules! variables {
+    ($($name:ident $(=> $target:ident)?),* $(,)?) => {
+        &[$(variable!($name $(=> $target)?)),*]
+    };
+}
+
+macro_rules! variable {
+    ($name:ident) => {
+        variable!($name => $name)
+    };
+    ($name:ident => $target:ident) => {
+        Entry::c(stringify!($name), stringify!($target), Target::Addr({
+            extern "C" {
+                static $target: u8;
+            }
+            &raw const $target as *const ()
+        }))
+    };
+}
+
+// The families, declared after the macros they use.
+mod c_library;
+mod glibc_only;
+mod math;
+mod system;
+
+use c_library::*;
+use glibc_only::*;
+use math::*;
+use system::*;
+
+/// Every family, in the order above.
+static FAMILIES: &[&[Entry]] = &[
+    STRINGS,
+    WIDE,
+    CTYPE,
+    STDLIB,
+    STDLIB_RUST,
+    STDIO,
+    STDIO_DATA,
+    FILES,
+    PROCESSES,
+    TIME,
+    TIME_DATA,
+    SIGNALS,
+    THREADS,
+    THREADS_RUST,
+    SOCKETS,
+    LOCALE,
+    SOCKETS_DATA,
+    RESOLVER,
+    RESOLVER_LIBRESOLV,
+    COMPAT_ONLY,
+    LIBM,
+    LIBM_DATA,
+    COMPILER_BUILTINS,
+    FLOATN,
+    UNWINDER,
+    PROCESS_CONTEXT_DATA,
+    FORTIFY,
+    CXA,
+    LOADER,
+    GLIBC,
+    LOCALE_SHIMS,
+    OBSTACK,
+    OBSTACK_DATA,
+    UCONTEXT,
+    REGEX,
+    GNU,
+    ERROR_DATA,
+    FTS,
+    RESOLVER_STATE,
+];
+
+/// Names only a musl host can answer: glibc 2.36 lacks them (a dynamic glibc
+/// host answers them through its own C library, if at all).
+#[cfg(target_env = "musl")]
+static MUSL_ONLY: &[Entry] = functions! { strlcat, strlcpy };
+#[cfg(not(target_env = "musl"))]
+static MUSL_ONLY: &[Entry] = &[];
+
+/// `(name, version)` pairs that glibc answers with a different function than
+/// the default version of the name.
+static VERSIONED: &[(&str, &str, Entry)] = &[
+    // The old memcpy tolerated overlap; programs linked against it rely on that.
+    ("memcpy", "GLIBC_2.2.5", function!(memcpy => memmove)),
+];
+
+/// `(name, version)` pairs whose ABI differs from the host function of that
+/// name: compatibility versions glibc keeps for old binaries. Refused, so the
+/// load fails naming them instead of calling a function with another contract.
+static REFUSED: &[(&str, &str)] = &[
+    // The pre-2.3.2 condition variable ABI (another struct layout).
+    ("pthread_cond_broadcast", "GLIBC_2.2.5"),
+    ("pthread_cond_destroy", "GLIBC_2.2.5"),
+    ("pthread_cond_init", "GLIBC_2.2.5"),
+    ("pthread_cond_signal", "GLIBC_2.2.5"),
+    ("pthread_cond_timedwait", "GLIBC_2.2.5"),
+    ("pthread_cond_wait", "GLIBC_2.2.5"),
+    // The two-argument affinity calls of glibc 2.3.3.
+    ("sched_getaffinity", "GLIBC_2.3.3"),
+    ("sched_setaffinity", "GLIBC_2.3.3"),
+    // fmemopen before 2.22 had other buffer semantics.
+    ("fmemopen", "GLIBC_2.2.5"),
+];
+
+/// The table, sorted by name: built once from the families above.
+fn sorted() -> &'static [(&'static str, usize)] {
+    static SORTED: OnceLock<Vec<(&'static str, usize)>> = OnceLock::new();
+    SORTED.get_or_init(|| {
+        let mut all: Vec<(&'static str, usize)> = FAMILIES
+            .iter()
+            .chain(std::iter::once(&MUSL_ONLY))
+            .flat_map(|family| family.iter())
+            .map(|e| (e.name, resolve(e.target)))
+            .collect();
+        all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        all
+    })
+}
+
+fn resolve(t: Target) -> usize {
+    match t {
+        Target::Addr(p) => p as usize,
+        Target::Call(f) => f(),
+    }
+}
+
+/// The address that answers `name` at `version` (`None` for an unversioned
+/// import), or `None` if the provider does not provide it.
+///
+/// Versions: `GLIBC_*` and `GCC_*` (libgcc_s) versions resolve to the host's
+/// function of that name, except the pairs in `VERSIONED` (answered by another
+/// function) and `REFUSED` (an ABI the host does not have); `GLIBC_PRIVATE` and
+/// any other version namespace are refused.
+pub(crate) fn lookup(name: &[u8], version: Option<&[u8]>) -> Option<usize> {
+    if let Some(v) = version {
+        if v == b"GLIBC_PRIVATE" || !(v.starts_with(b"GLIBC_") || v.starts_with(b"GCC_")) {
+            return None;
+        }
+        if REFUSED
+            .iter()
+            .any(|(n, rv)| n.as_bytes() == name && rv.as_bytes() == v)
+        {
+            return None;
+        }
+        if let Some((_, _, e)) = VERSIONED
+            .iter()
+            .find(|(n, rv, _)| n.as_bytes() == name && rv.as_bytes() == v)
+        {
+            return Some(resolve(e.target));
+        }
+    }
+    let table = sorted();
+    let i = table
+        .binary_search_by(|(n, _)| n.as_bytes().cmp(name))
+        .ok()?;
+    Some(table[i].1)
+}
+
+/// Every name the table answers, sorted.
+pub(crate) fn names() -> impl Iterator<Item = &'static str> {
+    sorted().iter().map(|(n, _)| *n)
+}
+
+/// Every entry as `(glibc name, host C symbol)`, the symbol `None` where a Rust
+/// item or a run-time address answers; in family order.
+pub(crate) fn entries() -> impl Iterator<Item = (&'static str, Option<&'static str>)> {
+    FAMILIES
+        .iter()
+        .chain(std::iter::once(&MUSL_ONLY))
+        .flat_map(|family| family.iter())
+        .map(|e| (e.name, e.host))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique() {
+        let names: Vec<&str> = names().collect();
+        for w in names.windows(2) {
+            assert_ne!(w[0], w[1], "{} is in the table twice", w[0]);
+        }
+        assert!(names.len() > 1000);
+    }
+
+    #[test]
+    fn every_entry_has_an_address() {
+        for (name, addr) in sorted() {
+            assert_ne!(*addr, 0, "{name}");
+        }
+    }
+
+    #[test]
+    fn versions_follow_the_policy() {
+        let memcpy = lookup(b"memcpy", None).unwrap();
+        let memmove = lookup(b"memmove", None).unwrap();
+        assert_eq!(lookup(b"memcpy", Some(b"GLIBC_2.14")), Some(memcpy));
+        assert_eq!(lookup(b"memcpy", Some(b"GLIBC_2.2.5")), Some(memmove));
+        assert_eq!(lookup(b"pthread_cond_wait", Some(b"GLIBC_2.2.5")), None);
+        assert!(lookup(b"pthread_cond_wait", Some(b"GLIBC_2.3.2")).is_some());
+        assert!(lookup(b"_Unwind_Resume", Some(b"GCC_3.0")).is_some());
+        assert_eq!(lookup(b"malloc", Some(b"GLIBC_PRIVATE")), None);
+        assert_eq!(lookup(b"malloc", Some(b"OTHERLIB_1.0")), None);
+        assert_eq!(lookup(b"no_such_function", None), None);
+        assert_eq!(lookup(b"_ITM_registerTMCloneTable", None), None);
+        assert_eq!(lookup(b"__gmon_start__", None), None);
+    }
+
+    /// Every locale-taking name gets glibc-shaped locales: it is answered by
+    /// a shim (which unwraps them) or by a plain function that takes no
+    /// locale (the extra argument is ignored), never by the host's own `*_l`.
+    #[test]
+    fn locale_names_never_reach_the_hosts_locale_functions() {
+        let mut checked = 0;
+        for (name, host) in entries() {
+            let takes_locale = name.ends_with("_l")
+                || matches!(
+                    name.trim_start_matches('_'),
+                    "newlocale" | "duplocale" | "freelocale" | "uselocale" | "nl_langinfo"
+                );
+            if !takes_locale {
+                continue;
+            }
+            checked += 1;
+            let host = host.unwrap_or("");
+            assert!(
+                host.starts_with("staticdl_") || !host.ends_with("_l"),
+                "{name} is answered by the host's {host}"
+            );
+            if name.trim_start_matches('_').ends_with("locale") {
+                assert!(host.starts_with("staticdl_"), "{name} -> {host}");
+            }
+        }
+        assert!(checked > 100, "{checked}");
+    }
+
+    #[test]
+    fn libgcc_builtins_are_answered() {
+        for name in [
+            "__udivti3",
+            "__udivmodti4",
+            "__divti3",
+            "__popcountdi2",
+            "__mulxc3",
+        ] {
+            assert!(
+                lookup(name.as_bytes(), Some(b"GCC_3.0")).is_some(),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn lfs_names_answer_with_the_plain_functions() {
+        for (lfs, plain) in [
+            ("open64", "open"),
+            ("fstat64", "fstat"),
+            ("lseek64", "lseek"),
+            ("mmap64", "mmap"),
+            ("stat64", "stat"),
+        ] {
+            assert_eq!(
+                lookup(lfs.as_bytes(), Some(b"GLIBC_2.2.5")),
+                lookup(plain.as_bytes(), None),
+                "{lfs}"
+            );
+        }
+    }
+}
