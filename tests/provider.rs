@@ -534,3 +534,15 @@ fn glibc_only_calls_written_by_the_provider_match_glibc() {
     assert!(line(&lines, "random[8]").starts_with(&format!("random[8] rc=0 {first} ")));
     assert!(line(&lines, "error").starts_with("error count=5 text=probe: plain 1|"));
 }
+
+#[test]
+fn thread_attribute_affinity_like_glibc() {
+    let lib = common::glibc_fixture("glibc_affinity");
+    let lines = same_as_glibc(&lib);
+    // The thread ran on CPU 0 alone; a set naming no CPU of the machine made
+    // pthread_create fail with EINVAL.
+    assert_eq!(
+        line(&lines, "affinity"),
+        "affinity default=0,1024 set=0 get=0,1,1 thread=0,1:0 missing_cpu=22"
+    );
+}

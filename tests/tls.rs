@@ -198,6 +198,15 @@ fn static_host_runs_a_go_c_shared_library_from_four_threads() {
 }
 
 #[test]
+fn static_host_openmp_reduction_twice_then_unloads() {
+    let m = host("omp");
+    let expected = format!("{},4", sum_squares(100_000));
+    assert_eq!(one(&m, "omp_round_0"), expected);
+    assert_eq!(one(&m, "omp_round_1"), expected);
+    assert_eq!(one(&m, "omp_unmapped"), "true");
+}
+
+#[test]
 fn static_host_loads_debians_gl_dispatch() {
     let m = host("gldispatch");
     assert_eq!(one(&m, "gldispatch_loaded"), "libGLdispatch.so.0");

@@ -45,6 +45,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+mod affinity;
 mod cxa;
 mod dl;
 mod excluded;

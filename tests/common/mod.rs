@@ -501,7 +501,7 @@ pub fn glibc_fixture(name: &str) -> PathBuf {
     ];
     let extra: &[&str] = match name {
         "tls_threads" | "glibc_only" | "glibc_stdio" | "glibc_context" | "glibc_locale"
-        | "glibc_fts" => &[],
+        | "glibc_fts" | "glibc_affinity" => &[],
         "glibc_abi" | "glibc_misc" => &["-D_FORTIFY_SOURCE=2", "-fstack-protector-all"],
         "glibc_debian" => DEBIAN,
         _ => panic!("unknown glibc fixture {name:?}"),

@@ -111,6 +111,30 @@ pub(super) static CXA: &[Entry] = &[
     ),
 ];
 
+/// Thread creation with glibc's CPU affinity attributes (`affinity.rs`).
+pub(super) static AFFINITY: &[Entry] = &[
+    Entry::new(
+        "pthread_create",
+        Target::Addr(crate::affinity::create as *const ()),
+    ),
+    Entry::new(
+        "pthread_attr_init",
+        Target::Addr(crate::affinity::attr_init as *const ()),
+    ),
+    Entry::new(
+        "pthread_attr_destroy",
+        Target::Addr(crate::affinity::attr_destroy as *const ()),
+    ),
+    Entry::new(
+        "pthread_attr_setaffinity_np",
+        Target::Addr(crate::affinity::setaffinity as *const ()),
+    ),
+    Entry::new(
+        "pthread_attr_getaffinity_np",
+        Target::Addr(crate::affinity::getaffinity as *const ()),
+    ),
+];
+
 /// The dynamic loader (answered by staticdl itself).
 pub(super) static LOADER: &[Entry] = &[
     Entry::new(

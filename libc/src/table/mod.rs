@@ -72,6 +72,9 @@ macro_rules! function {
     };
     ($name:ident => $target:ident) => {
         Entry::c(stringify!($name), stringify!($target), Target::Addr({
+            // Only the address is taken: the real signature is declared where
+            // a shim calls the function.
+            #[allow(clashing_extern_declarations)]
             extern "C" {
                 fn $target();
             }
@@ -143,6 +146,7 @@ static FAMILIES: &[&[Entry]] = &[
     PROCESS_CONTEXT_DATA,
     FORTIFY,
     CXA,
+    AFFINITY,
     LOADER,
     GLIBC,
     LOCALE_SHIMS,

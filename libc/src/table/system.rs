@@ -170,11 +170,10 @@ pub(super) static SIGNALS: &[Entry] = functions! {
 
 /// POSIX threads (pthread types have glibc's sizes in musl on x86-64).
 pub(super) static THREADS: &[Entry] = functions! {
-    pthread_create, pthread_join, pthread_detach, pthread_self, pthread_equal,
+    pthread_join, pthread_detach, pthread_self, pthread_equal,
     pthread_exit, pthread_cancel, pthread_testcancel, pthread_setcancelstate,
     pthread_setcanceltype, pthread_kill, pthread_once, pthread_key_create,
-    pthread_key_delete, pthread_getspecific, pthread_setspecific, pthread_attr_init,
-    pthread_attr_destroy, pthread_attr_setstacksize, pthread_attr_getstacksize,
+    pthread_key_delete, pthread_getspecific, pthread_setspecific, pthread_attr_setstacksize, pthread_attr_getstacksize,
     pthread_attr_setdetachstate, pthread_attr_getdetachstate, pthread_attr_getstack,
     pthread_attr_setstack, pthread_attr_getguardsize, pthread_attr_setguardsize,
     pthread_attr_setschedpolicy, pthread_attr_getschedpolicy,
