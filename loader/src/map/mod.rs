@@ -274,15 +274,21 @@ impl Mapping {
 
     /// Make the `PT_GNU_RELRO` range read-only, once relocation is done.
     pub fn protect_relro(&self, path: &Path, relro: (u64, u64)) -> Result<()> {
+        self.relro_writable(path, relro, false)
+    }
+
+    /// Make the `PT_GNU_RELRO` range writable again (`true`) or read-only
+    /// (`false`): a binding rewritten after the load opens it for the write.
+    pub fn relro_writable(&self, path: &Path, relro: (u64, u64), writable: bool) -> Result<()> {
         let start = page_floor(relro.0);
         let end = page_floor(relro.0 + relro.1);
         if end > start {
-            let ro = Prot {
+            let prot = Prot {
                 read: true,
-                write: false,
+                write: writable,
                 exec: false,
             };
-            self.protect(path, start, end - start, Some(ro))?;
+            self.protect(path, start, end - start, Some(prot))?;
         }
         Ok(())
     }

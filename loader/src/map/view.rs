@@ -129,8 +129,9 @@ impl<'a> View<'a> {
 
 /// A place inside a writable segment of a mapped object, checked by
 /// [`View::writable_target`], that a relocation may write: `size` bytes at
-/// `addr`. It borrows the mapping, so the memory stays mapped (and writable:
-/// RELRO is made read-only only after relocation, when no `Target` is left).
+/// `addr`. It borrows the mapping, so the memory stays mapped; it is writable
+/// while relocation runs (RELRO is made read-only after it), and a later rebind
+/// makes RELRO writable again around its writes.
 #[derive(Debug)]
 pub(crate) struct Target<'a> {
     addr: usize,
@@ -165,9 +166,10 @@ impl Target<'_> {
     fn store(&self, bytes: &[u8]) {
         let n = bytes.len().min(self.size as usize);
         // SAFETY: [addr, addr + size) lies inside a writable segment of a mapping
-        // that outlives `self` (checked at construction, before RELRO is applied),
-        // and no Rust reference points into a plugin's writable segments, so
-        // writing these bytes aliases nothing.
+        // that outlives `self` (checked at construction), writable now (before
+        // RELRO is applied, or with it opened by a rebind), and no Rust reference
+        // points into a plugin's writable segments, so writing these bytes
+        // aliases nothing.
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.addr as *mut u8, n) }
     }
 
@@ -193,5 +195,17 @@ impl Target<'_> {
         b[..8].copy_from_slice(&first.to_le_bytes());
         b[8..].copy_from_slice(&second.to_le_bytes());
         self.store(&b);
+    }
+}
+
+impl View<'static> {
+    /// The running executable's own segments, mapped for the life of the process
+    /// (what its program headers say, at its load bias).
+    pub fn of_executable() -> View<'static> {
+        let exe = crate::runtime::exe::executable();
+        View {
+            loads: &exe.loads,
+            bias: exe.bias,
+        }
     }
 }

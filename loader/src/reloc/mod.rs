@@ -19,15 +19,17 @@ mod decode;
 
 use crate::arch::{Arch, RelocKind};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::elf::raw::{Sym, STB_LOCAL, STB_WEAK, STT_FUNC, STV_PROTECTED};
 use crate::error::{Error, ErrorKind, MissingSymbol, Result};
+use crate::imports::{BindHook, BindRequest, BoundTo, Import, SlotKind};
 use crate::map::{Target, View};
 use crate::module::Module;
 use crate::runtime::stubs::StubLease;
 use crate::runtime::tls::{self, StaticError};
 use crate::runtime::{ReserveError, TlsIndex};
-use crate::scope::{Binding, Owner, Scope};
+use crate::scope::{Binding, Entry, Owner, Scope, Source};
 use crate::symbols::{required_version, SymbolName};
 
 use compute::{compute, width, Refusal, Value};
@@ -74,6 +76,12 @@ pub(crate) struct Relocator<'s, 'a> {
     traps: HashMap<(usize, u32), usize>,
     /// The stubs the load's objects use; they live as long as the objects.
     pub stubs: Vec<StubLease>,
+    /// The load's bind hooks (`LoadOptions::bind_hooks`).
+    hooks: &'s [Arc<BindHook>],
+    /// Where each import was bound, by module, when the load records imports.
+    imports: Option<Vec<(usize, Import)>>,
+    /// The `(module, symbol index)` pairs recorded so far.
+    recorded: std::collections::HashSet<(usize, u32)>,
 }
 
 /// The module being relocated, with what every relocation of it needs at hand.
@@ -86,8 +94,16 @@ struct Object<'m> {
 impl<'s, 'a> Relocator<'s, 'a> {
     /// A relocator over `scope`; `trap_unresolved` is the load's policy for
     /// imports nothing defines.
-    pub fn new(scope: &'s Scope<'a>, trap_unresolved: bool) -> Self {
+    pub fn new(
+        scope: &'s Scope<'a>,
+        trap_unresolved: bool,
+        record_imports: bool,
+        hooks: &'s [Arc<BindHook>],
+    ) -> Self {
         Relocator {
+            hooks,
+            imports: record_imports.then(Vec::new),
+            recorded: std::collections::HashSet::new(),
             trap_unresolved,
             traps: HashMap::new(),
             stubs: Vec::new(),
@@ -207,13 +223,51 @@ impl<'s, 'a> Relocator<'s, 'a> {
                 });
                 Ok(())
             }
-            (Some(Binding::Addr(s) | Binding::Tls { addr: s, .. }), false) => write::<A>(
+            (Some(Binding::Addr(s)), false) => {
+                let s = self.hooked(o, r, kind, s);
+                write::<A>(
+                    &t,
+                    compute(kind, s as u64, addend, t.addr() as u64, o.bias),
+                    o,
+                    r,
+                )
+            }
+            (Some(Binding::Tls { addr: s, .. }), false) => write::<A>(
                 &t,
                 compute(kind, s as u64, addend, t.addr() as u64, o.bias),
                 o,
                 r,
             ),
         }
+    }
+
+    /// The address a symbol relocation binds to once the load's bind hooks have
+    /// seen it (for PLT slots, GOT entries and 64-bit pointers only).
+    fn hooked(&self, o: &Object<'_>, r: Reloc, kind: RelocKind, target: usize) -> usize {
+        if self.hooks.is_empty() || r.sym == 0 {
+            return target;
+        }
+        let Some(slot) = SlotKind::of(kind) else {
+            return target;
+        };
+        let m = o.m;
+        let Some(sym) = m.dynamic.symtab.get(r.sym as usize) else {
+            return target;
+        };
+        let Some(name) = m.dynamic.strtab.c_str(sym.name) else {
+            return target;
+        };
+        let request = BindRequest {
+            importer: &m.path,
+            symbol: name,
+            version: required_version(&m.dynamic, &m.versions, r.sym),
+            slot,
+            target,
+        };
+        self.hooks
+            .iter()
+            .find_map(|h| h(&request))
+            .unwrap_or(target)
     }
 
     /// `R_X86_64_IRELATIVE`: the resolver at `B + A`, called after everything
@@ -271,22 +325,79 @@ impl<'s, 'a> Relocator<'s, 'a> {
             )
         })?;
         let version = required_version(&m.dynamic, &m.versions, idx);
-        if let Some((found, owner)) = self.scope.lookup(&SymbolName::with_version(name, version)) {
+        let import = !sym.is_defined();
+        let weak = sym.bind() == STB_WEAK;
+        if let Some((found, owner, entry)) =
+            self.scope.lookup(&SymbolName::with_version(name, version))
+        {
             if let Owner::Loaded(k) = owner {
                 if !self.used_loaded.contains(&k) {
                     self.used_loaded.push(k);
                 }
             }
+            if import {
+                let bound = match &self.scope.entries[entry] {
+                    Entry::Module(def, _) => BoundTo::Object(def.path.clone()),
+                    Entry::Source(_, Source::Host) => BoundTo::Host,
+                    Entry::Source(_, Source::Provided(lib)) => BoundTo::Provided(lib.clone()),
+                    Entry::Source(_, Source::Executable) => BoundTo::Executable,
+                    Entry::Source(_, Source::Loader) => BoundTo::Loader,
+                };
+                self.record(m, idx, name, version, weak, bound);
+            }
             return found.map(Some).map_err(|_| bad_ifunc());
         }
-        if sym.bind() == STB_WEAK {
+        if weak {
+            self.record(m, idx, name, version, weak, BoundTo::WeakUndefined);
             return Ok(None);
         }
         if self.trap_unresolved {
             return Ok(Some(Binding::Unresolved));
         }
+        self.record(m, idx, name, version, weak, BoundTo::Missing);
         self.record_missing(name, version);
         Ok(None)
+    }
+
+    /// Note where import `idx` of `m` was bound, when the load records imports.
+    fn record(
+        &mut self,
+        m: &Module,
+        idx: u32,
+        name: &[u8],
+        version: Option<&[u8]>,
+        weak: bool,
+        bound: BoundTo,
+    ) {
+        let Some(imports) = &mut self.imports else {
+            return;
+        };
+        let key = (m as *const Module as usize, idx);
+        if !self.recorded.insert(key) {
+            return;
+        }
+        imports.push((
+            key.0,
+            Import {
+                name: String::from_utf8_lossy(name).into_owned(),
+                version: version.map(|v| String::from_utf8_lossy(v).into_owned()),
+                weak,
+                bound,
+            },
+        ));
+    }
+
+    /// The imports recorded for module `m` (empty unless the load records them).
+    pub fn imports_of(&mut self, m: &Module) -> Vec<Import> {
+        let key = m as *const Module as usize;
+        match &mut self.imports {
+            Some(all) => {
+                let (mine, rest): (Vec<_>, Vec<_>) = all.drain(..).partition(|(k, _)| *k == key);
+                *all = rest;
+                mine.into_iter().map(|(_, i)| i).collect()
+            }
+            None => Vec::new(),
+        }
     }
 
     fn record_missing(&mut self, name: &[u8], version: Option<&[u8]>) {
@@ -586,4 +697,66 @@ impl Object<'_> {
             },
         )
     }
+}
+
+/// Offer every function binding of `m` that is already written (PLT slots, GOT
+/// entries and 64-bit pointers against a symbol) to `hook`, with the address the
+/// slot holds now, and write what it answers. RELRO is made writable for the
+/// writes and read-only again after. Returns how many slots changed.
+pub(crate) fn rebind<A: Arch>(
+    m: &Module,
+    hook: &dyn Fn(&BindRequest<'_>) -> Option<usize>,
+) -> Result<usize> {
+    let view = m.view();
+    let mut changes: Vec<(u64, u64)> = Vec::new();
+    let r = &m.dynamic.relocs;
+    let entries = (0..r.plt_rela.len())
+        .filter_map(|i| r.plt_rela.get(i).map(Reloc::from))
+        .chain((0..r.rela.len()).filter_map(|i| r.rela.get(i).map(Reloc::from)));
+    for e in entries {
+        let Some(slot) = SlotKind::of(A::kind(e.r_type)) else {
+            continue;
+        };
+        if e.sym == 0 {
+            continue;
+        }
+        let Some(t) = view.writable_target(e.offset, 8) else {
+            continue;
+        };
+        let Some(sym) = m.dynamic.symtab.get(e.sym as usize) else {
+            continue;
+        };
+        let Some(name) = m.dynamic.strtab.c_str(sym.name) else {
+            continue;
+        };
+        let current = t.read() as u64;
+        let request = BindRequest {
+            importer: &m.path,
+            symbol: name,
+            version: required_version(&m.dynamic, &m.versions, e.sym),
+            slot,
+            target: current as usize,
+        };
+        if let Some(new) = hook(&request) {
+            if new as u64 != current {
+                changes.push((e.offset, new as u64));
+            }
+        }
+    }
+    if changes.is_empty() {
+        return Ok(0);
+    }
+    let relro = m.image.relro;
+    if let Some(relro) = relro {
+        m.mapping.relro_writable(&m.path, relro, true)?;
+    }
+    for &(offset, value) in &changes {
+        if let Some(t) = view.writable_target(offset, 8) {
+            t.write_u64(value);
+        }
+    }
+    if let Some(relro) = relro {
+        m.mapping.relro_writable(&m.path, relro, false)?;
+    }
+    Ok(changes.len())
 }

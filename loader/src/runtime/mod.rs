@@ -14,7 +14,7 @@
 
 mod args;
 mod debug;
-mod exe;
+pub(crate) mod exe;
 mod objects;
 mod rtld;
 mod static_tls;
