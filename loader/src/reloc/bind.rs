@@ -67,7 +67,7 @@ impl Relocator<'_, '_> {
                     self.used_loaded.push(k);
                 }
             }
-            if import {
+            if import && self.imports.is_some() {
                 let bound = match &self.scope.entries[entry] {
                     Entry::Module(def, _) => BoundTo::Object(def.path.clone()),
                     Entry::Source(_, Source::Host) => BoundTo::Host,

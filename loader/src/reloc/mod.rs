@@ -87,6 +87,15 @@ pub(crate) struct Relocator<'s, 'a> {
     recorded: bind::Recorded,
 }
 
+/// What a relocation target belongs to, for the error that names it.
+#[derive(Clone, Copy)]
+enum What {
+    /// An entry of `DT_RELR`.
+    Relr,
+    /// A relocation of this machine's type.
+    Type(u32),
+}
+
 /// The module being relocated, with what every relocation of it needs at hand.
 struct Object<'m> {
     m: &'m Module,
@@ -133,7 +142,7 @@ impl<'s, 'a> Relocator<'s, 'a> {
         let mut cache: Vec<Cached> = vec![(u32::MAX, None); slots];
         let missing_before = self.missing.len();
         for offset in Relr::new(&r.relr) {
-            let t = o.target::<A>(offset, 8, "DT_RELR")?;
+            let t = o.target::<A>(offset, 8, What::Relr)?;
             t.write_u64((t.read() as u64).wrapping_add(o.bias));
         }
         for i in 0..r.rela.len() {
@@ -141,7 +150,7 @@ impl<'s, 'a> Relocator<'s, 'a> {
             // Most entries of a big table are `R_X86_64_RELATIVE`: applied here
             // without the general path (as glibc does for its `DT_RELACOUNT` block).
             if rela.info == u64::from(A::RELATIVE) {
-                let t = o.target::<A>(rela.offset, 8, "R_X86_64_RELATIVE")?;
+                let t = o.target::<A>(rela.offset, 8, What::Type(A::RELATIVE))?;
                 t.write_u64(o.bias.wrapping_add(rela.addend as u64));
                 continue;
             }
@@ -176,7 +185,7 @@ impl<'s, 'a> Relocator<'s, 'a> {
         if kind == RelocKind::None {
             return Ok(());
         }
-        let t = o.target::<A>(r.offset, width(kind, A::TLSDESC_SIZE), &A::name(r.r_type))?;
+        let t = o.target::<A>(r.offset, width(kind, A::TLSDESC_SIZE), What::Type(r.r_type))?;
         let addend = r.addend.unwrap_or_else(|| t.read());
         match kind {
             RelocKind::Relative => {
@@ -227,7 +236,11 @@ impl<'s, 'a> Relocator<'s, 'a> {
                 Ok(())
             }
             (Some(Binding::Addr(s)), false) => {
-                let s = self.hooked(o, r, kind, s);
+                let s = if self.hooks.is_empty() {
+                    s
+                } else {
+                    self.hooked(o, r, kind, s)
+                };
                 write::<A>(
                     &t,
                     compute(kind, s as u64, addend, t.addr() as u64, o.bias),
@@ -323,14 +336,26 @@ fn write<A: Arch>(
 impl Object<'_> {
     /// The checked place relocation `what` at `vaddr` writes `size` bytes to.
     #[inline]
-    fn target<A: Arch>(&self, vaddr: u64, size: u64, what: &str) -> Result<Target<'_>> {
-        self.view.writable_target(vaddr, size).ok_or_else(|| {
-            Error::malformed(
-                &self.m.path,
-                format!("{what} target does not lie inside a writable segment"),
-                vaddr,
-            )
-        })
+    fn target<A: Arch>(&self, vaddr: u64, size: u64, what: What) -> Result<Target<'_>> {
+        match self.view.writable_target(vaddr, size) {
+            Some(t) => Ok(t),
+            None => Err(self.not_writable::<A>(vaddr, what)),
+        }
+    }
+
+    /// The error for a relocation target outside the writable segments (made
+    /// only then: naming the type allocates).
+    #[cold]
+    fn not_writable<A: Arch>(&self, vaddr: u64, what: What) -> Error {
+        let what = match what {
+            What::Relr => "DT_RELR".to_string(),
+            What::Type(t) => A::name(t),
+        };
+        Error::malformed(
+            &self.m.path,
+            format!("{what} target does not lie inside a writable segment"),
+            vaddr,
+        )
     }
 
     /// What a relocation without a symbol binds to: this object's own TLS block
