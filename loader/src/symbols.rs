@@ -104,9 +104,29 @@ impl<'a> SymbolName<'a> {
         }
     }
 
+    /// A name with a version whose ELF (SysV) hash is already known, as an
+    /// object's version tables record it.
+    pub(crate) fn with_hashed_version(name: &'a [u8], version: Option<(&'a [u8], u32)>) -> Self {
+        SymbolName {
+            name,
+            gnu: gnu_hash(name),
+            version,
+        }
+    }
+
     /// The name without its version.
     pub const fn name(&self) -> &'a [u8] {
         self.name
+    }
+
+    /// The GNU hash of the name (without its version), computed once.
+    ///
+    /// ```
+    /// use staticdl_loader::{gnu_hash, SymbolName};
+    /// assert_eq!(SymbolName::new("malloc@GLIBC_2.2.5").gnu_hash(), gnu_hash(b"malloc"));
+    /// ```
+    pub const fn gnu_hash(&self) -> u32 {
+        self.gnu
     }
 
     /// The requested version, if any.
@@ -326,11 +346,22 @@ pub(crate) fn required_version<'d>(
     versions: &Versions,
     idx: u32,
 ) -> Option<&'d [u8]> {
+    required_version_hashed(d, versions, idx).map(|(v, _)| v)
+}
+
+/// [`required_version`] with the version's ELF hash, as the version tables
+/// record it (so a lookup need not compute it).
+pub(crate) fn required_version_hashed<'d>(
+    d: &'d Dynamic,
+    versions: &Versions,
+    idx: u32,
+) -> Option<(&'d [u8], u32)> {
     let vs = d.versym.as_ref()?.get(idx as usize)? & VERSYM_VERSION;
     if vs < 2 {
         return None;
     }
-    d.strtab.c_str(versions.get(vs)?.name)
+    let entry = versions.get(vs)?;
+    Some((d.strtab.c_str(entry.name)?, entry.hash))
 }
 
 /// Every exported definition's symbol index, for diagnostics.
