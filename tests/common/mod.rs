@@ -144,6 +144,10 @@ fn recipe(name: &str) -> Recipe {
         "globaldef" => CFixture::plain("globaldef.c"),
         "execstack" => CFixture::linked("execstack.c", &["-Wl,-z,execstack"]),
         "undefined" => CFixture::plain("undefined.c"),
+        // A missing function beside missing data, for the trapping policy.
+        "undefined_data" => CFixture::plain("undefined_data.c"),
+        // Defines `host_record` for hosts that have none (`staticdl call --preload`).
+        "host_record" => CFixture::plain("host_record.c"),
         "manysyms" => return Recipe::ManySyms { hash_style: "gnu" },
         "manysyms_sysv" => return Recipe::ManySyms { hash_style: "sysv" },
         "nostd" => return Recipe::Nostd,

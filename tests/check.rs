@@ -1,0 +1,444 @@
+//! The preflight, `OpenOptions::check`, against the fixtures and against the
+//! coverage set of Debian libraries.
+//!
+//! In this process: the verdict and error are those of `Plugin::open` with the
+//! same options (every fixture compared), the objects of a load and whether each
+//! is new, where each import binds (the names compared with `nm`'s list of the
+//! object's undefined symbols), the imports nothing provides (functions trapped
+//! and data refused under `trap_unresolved`), descriptors checked without `init`
+//! (and the documented blind spot: an `init` that fails), and that a check runs
+//! no code and leaves nothing mapped.
+//!
+//! In static musl hosts: for every object of the coverage set
+//! (`tests/coverage-packages.txt`), `check` and a real `Plugin::open`, in a
+//! process of its own, give the same verdict and the same error text.
+//!
+//! The registry is process-wide, so each test here opens its own copies of the
+//! fixtures (`private_copies`).
+
+mod common;
+
+#[path = "support/coverage_set.rs"]
+mod coverage_set;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use staticdl::loader::BoundTo;
+use staticdl::{DescriptorCheck, NeededBy, OpenError, OpenOptions, Plugin, Report};
+
+extern "C" fn ignore_record(_: i32) {}
+
+/// Copies of fixtures `names` in a directory of their own for test `tag` (so
+/// `$ORIGIN` dependencies resolve to the copies); their canonical paths.
+fn private_copies(tag: &str, names: &[&str]) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("check")
+        .join(format!("{tag}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    names
+        .iter()
+        .map(|n| {
+            let src = common::fixture(n);
+            let dst = dir.join(src.file_name().unwrap());
+            fs::copy(&src, &dst).unwrap();
+            dst.canonicalize().unwrap()
+        })
+        .collect()
+}
+
+/// The undefined dynamic symbols of `path` as `nm -D --undefined-only` lists
+/// them (without versions).
+fn nm_undefined(path: &Path) -> BTreeSet<String> {
+    let out = Command::new("nm")
+        .args(["-D", "--undefined-only", "--format=posix"])
+        .arg(path)
+        .output()
+        .expect("running nm");
+    assert!(out.status.success(), "nm {}", path.display());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(|n| n.split('@').next().unwrap().to_owned())
+        .collect()
+}
+
+fn verdict(r: &Report) -> Result<(), String> {
+    match r.error() {
+        None => Ok(()),
+        Some(e) => Err(e.to_string()),
+    }
+}
+
+fn open_verdict(options: &OpenOptions, path: &Path) -> Result<(), String> {
+    options.open(path).map(drop).map_err(|e| e.to_string())
+}
+
+fn mapped(path: &Path) -> bool {
+    let maps = fs::read_to_string("/proc/self/maps").unwrap();
+    let p = path.to_string_lossy();
+    maps.lines().any(|l| l.ends_with(&*p))
+}
+
+#[test]
+fn check_gives_the_verdict_and_error_of_open() {
+    let names = [
+        "basic",
+        "chain_c",
+        "undefined",
+        "undefined_data",
+        "execstack",
+        "abi_hello",
+        "abi_badversion",
+        "tls",
+        "hostimport",
+        "abi_callconv",
+        "nostd",
+        "rust_abi",
+    ];
+    let copies = private_copies("agree", &names);
+    let not_elf = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let mut paths: Vec<PathBuf> = copies.clone();
+    paths.extend([PathBuf::from("/no/such/lib.so"), not_elf]);
+    let options = OpenOptions::new().system_dirs(false);
+    let mut loads = 0;
+    for path in &paths {
+        let checked = verdict(&options.check(path));
+        let opened = open_verdict(&options, path);
+        assert_eq!(checked, opened, "{}", path.display());
+        loads += usize::from(opened.is_ok());
+    }
+    // Both outcomes are covered: the comparison is not all failures.
+    assert!(
+        loads >= 3 && loads < paths.len(),
+        "{loads} of {}",
+        paths.len()
+    );
+    // With host_record offered, the objects that import it load, and agree again.
+    let copies = private_copies("agree-record", &["basic", "chain_a", "chain_b", "chain_c"]);
+    let options = options.host_symbol("host_record", ignore_record as extern "C" fn(i32) as usize);
+    for path in &copies {
+        let checked = verdict(&options.check(path));
+        assert_eq!(checked, Ok(()), "{}", path.display());
+        assert_eq!(checked, open_verdict(&options, path), "{}", path.display());
+    }
+}
+
+#[test]
+fn check_lists_the_objects_their_dependencies_and_imports() {
+    let copies = private_copies("objects", &["chain_a", "chain_b", "chain_c"]);
+    let (a, b, c) = (&copies[0], &copies[1], &copies[2]);
+    let report = OpenOptions::new().system_dirs(false).check(a);
+    // chain_c is relocated first (dependencies first) and reports host_record.
+    assert_eq!(
+        report.error().unwrap().to_string(),
+        format!("open({a:?}): {}: undefined symbol host_record", c.display())
+    );
+    let objects: Vec<(&Path, Option<&str>, bool)> = report
+        .objects()
+        .iter()
+        .map(|o| (o.path(), o.soname(), o.is_new()))
+        .collect();
+    assert_eq!(
+        objects,
+        [
+            (a.as_path(), Some("libchain_a.so"), true),
+            (b.as_path(), Some("libchain_b.so"), true),
+            (c.as_path(), Some("libchain_c.so"), true),
+        ]
+    );
+    assert_eq!(
+        report.objects()[0].needed(),
+        [("libchain_b.so".to_string(), NeededBy::Object(b.clone()))]
+    );
+    assert_eq!(
+        report.objects()[1].needed(),
+        [("libchain_c.so".to_string(), NeededBy::Object(c.clone()))]
+    );
+    for o in report.objects() {
+        let imports = o.imports().expect("a new object has its imports");
+        let names: BTreeSet<String> = imports.iter().map(|i| i.name.clone()).collect();
+        assert_eq!(names, nm_undefined(o.path()), "{}", o.path().display());
+        let host_record = imports.iter().find(|i| i.name == "host_record").unwrap();
+        assert_eq!(host_record.bound, BoundTo::Missing);
+    }
+    let bound = |o: usize, name: &str, version: Option<&str>| {
+        report.objects()[o]
+            .imports()
+            .unwrap()
+            .iter()
+            .find(|i| i.name == name && i.version.as_deref() == version)
+            .unwrap_or_else(|| panic!("{name} not imported by object {o}"))
+            .bound
+            .clone()
+    };
+    assert_eq!(bound(0, "chain_b_value", None), BoundTo::Object(b.clone()));
+    // chain_c defines chain_c_value in VER_1 (readelf shows `chain_c_value@VER_1`).
+    assert_eq!(
+        bound(1, "chain_c_value", Some("VER_1")),
+        BoundTo::Object(c.clone())
+    );
+    assert_eq!(
+        bound(1, "chain_versioned", Some("VER_1")),
+        BoundTo::Object(c.clone())
+    );
+    assert_eq!(
+        bound(1, "chain_versioned", Some("VER_2")),
+        BoundTo::Object(c.clone())
+    );
+    // One missing name over the whole load, needed by all three.
+    assert_eq!(report.missing().len(), 1);
+    let m = &report.missing()[0];
+    assert_eq!(m.symbol().to_string(), "host_record");
+    assert!(!m.trapped());
+    let mut by: Vec<&PathBuf> = m.needed_by().iter().collect();
+    by.sort();
+    let mut all: Vec<&PathBuf> = copies.iter().collect();
+    all.sort();
+    assert_eq!(by, all);
+
+    // basic: a weak import nothing defines is bound to 0, not missing.
+    let basic = private_copies("objects-basic", &["basic"]).remove(0);
+    let report = Plugin::check(&basic);
+    let imports = report.objects()[0].imports().unwrap();
+    let weak = imports
+        .iter()
+        .find(|i| i.name == "basic_missing_weak")
+        .unwrap();
+    assert!(weak.weak);
+    assert_eq!(weak.bound, BoundTo::WeakUndefined);
+    assert_eq!(report.missing().len(), 1);
+    assert!(matches!(report.descriptor(), DescriptorCheck::NotReached));
+}
+
+#[test]
+fn objects_loaded_already_are_shared_not_mapped_again() {
+    let copies = private_copies("loaded", &["chain_b", "chain_c"]);
+    let (b, c) = (&copies[0], &copies[1]);
+    let options = OpenOptions::new()
+        .system_dirs(false)
+        .host_symbol("host_record", ignore_record as extern "C" fn(i32) as usize);
+    let plugin_c = options.open(c).unwrap();
+    let report = options.check(b);
+    assert!(report.loads(), "{:?}", report.error());
+    let objects: Vec<(&Path, bool)> = report
+        .objects()
+        .iter()
+        .map(|o| (o.path(), o.is_new()))
+        .collect();
+    assert_eq!(objects, [(b.as_path(), true), (c.as_path(), false)]);
+    assert!(report.objects()[1].imports().is_none());
+    let chain_c_value = report.objects()[0]
+        .imports()
+        .unwrap()
+        .iter()
+        .find(|i| i.name == "chain_c_value")
+        .unwrap();
+    assert_eq!(chain_c_value.bound, BoundTo::Object(c.clone()));
+
+    let plugin_b = options.open(b).unwrap();
+    let report = options.check(b);
+    assert!(report.loads());
+    assert!(report.objects().iter().all(|o| !o.is_new()));
+    drop((plugin_b, plugin_c));
+}
+
+#[test]
+fn the_trapping_policy_traps_functions_and_refuses_data() {
+    let copies = private_copies("trap", &["undefined", "undefined_data"]);
+    let (functions, data) = (&copies[0], &copies[1]);
+    let lazy = OpenOptions::new().system_dirs(false).trap_unresolved(true);
+
+    let report = lazy.check(functions);
+    assert!(report.loads(), "{:?}", report.error());
+    let missing: Vec<(String, bool)> = report
+        .missing()
+        .iter()
+        .map(|m| (m.symbol().to_string(), m.trapped()))
+        .collect();
+    assert_eq!(
+        missing.iter().cloned().collect::<BTreeSet<_>>(),
+        BTreeSet::from([
+            ("another_missing_symbol".to_string(), true),
+            ("no_such_symbol_anywhere".to_string(), true),
+        ])
+    );
+    for i in report.objects()[0].imports().unwrap() {
+        assert_eq!(i.bound, BoundTo::Trapped, "{i}");
+    }
+    assert_eq!(open_verdict(&lazy, functions), Ok(()));
+
+    let report = lazy.check(data);
+    let error = report.error().expect("missing data is refused").to_string();
+    assert!(
+        error.ends_with("undefined symbol undefined_data_object"),
+        "{error}"
+    );
+    assert_eq!(Err(error), open_verdict(&lazy, data));
+    let by_name = |r: &Report, n: &str| {
+        r.missing()
+            .iter()
+            .find(|m| m.symbol().name == n)
+            .unwrap_or_else(|| panic!("{n} not missing"))
+            .trapped()
+    };
+    assert!(by_name(&report, "undefined_data_function"));
+    assert!(!by_name(&report, "undefined_data_object"));
+    let bound: Vec<(String, BoundTo)> = report.objects()[0]
+        .imports()
+        .unwrap()
+        .iter()
+        .map(|i| (i.name.clone(), i.bound.clone()))
+        .collect();
+    assert!(bound.contains(&("undefined_data_function".into(), BoundTo::Trapped)));
+    assert!(bound.contains(&("undefined_data_object".into(), BoundTo::Missing)));
+
+    // Strict, both are missing and none trapped.
+    let report = OpenOptions::new().system_dirs(false).check(data);
+    assert_eq!(report.missing().len(), 2);
+    assert!(report.missing().iter().all(|m| !m.trapped()));
+}
+
+#[test]
+fn descriptors_are_checked_without_calling_init() {
+    let copies = private_copies(
+        "descriptor",
+        &["abi_hello", "abi_badversion", "abi_initfail"],
+    );
+    let options = OpenOptions::new()
+        .system_dirs(false)
+        .host_symbol("host_record", ignore_record as extern "C" fn(i32) as usize);
+    match options.check(&copies[0]).descriptor() {
+        DescriptorCheck::Accepted(d) => {
+            assert_eq!((d.name(), d.version()), ("abi_hello", "1.2.0"));
+            assert_eq!(d.exports()[0].signature(), "fn(i32,i32)->i32");
+        }
+        other => panic!("abi_hello: {other:?}"),
+    }
+    let report = options.check(&copies[1]);
+    match report.descriptor() {
+        DescriptorCheck::Refused(cause) => assert!(
+            matches!(**cause, OpenError::AbiVersion { found: 2, .. }),
+            "{cause}"
+        ),
+        other => panic!("abi_badversion: {other:?}"),
+    }
+    assert_eq!(verdict(&report), open_verdict(&options, &copies[1]));
+    // What a dry run cannot know: `init` is not called, so a failing one is not
+    // seen (documented on `OpenOptions::check`).
+    let report = options.check(&copies[2]);
+    assert!(report.loads());
+    assert!(matches!(report.descriptor(), DescriptorCheck::Accepted(_)));
+    let e = options.open(&copies[2]).unwrap_err();
+    assert!(
+        matches!(e.open_error(), Some(OpenError::InitFailed { code: 7, .. })),
+        "{e}"
+    );
+}
+
+/// Constructors that would call a trapped import (and abort this process) do
+/// not run during a check, and nothing of the check stays mapped.
+#[test]
+fn a_check_runs_no_code_and_leaves_nothing_mapped() {
+    let copies = private_copies("no-code", &["chain_a", "chain_b", "chain_c", "basic"]);
+    let lazy = OpenOptions::new().system_dirs(false).trap_unresolved(true);
+    for path in &copies {
+        let report = lazy.check(path);
+        assert!(report.loads(), "{}: {:?}", path.display(), report.error());
+        assert!(report.missing().iter().all(|m| m.trapped()));
+        for o in report.objects() {
+            assert!(!mapped(o.path()), "{} still mapped", o.path().display());
+        }
+    }
+    let loaded = staticdl::provider::namespace().loaded();
+    assert!(
+        !loaded.iter().any(|l| copies.iter().any(|c| l.path() == c)),
+        "a checked object is still in the namespace"
+    );
+}
+
+// ---- the coverage set in static musl hosts ----
+
+/// `provider_host check PATH` in a fresh process: its `check:` and `open:`
+/// lines (the verdicts of `OpenOptions::check` and then of `Plugin::open`, with
+/// default options), or why the process failed.
+fn check_and_open(host: &Path, path: &Path) -> (String, String) {
+    let out = Command::new(host)
+        .arg("check")
+        .arg(path)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("running the provider host");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = |key: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(str::to_owned)
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let ended = || {
+        let tail: String = stderr.lines().rev().take(3).collect::<Vec<_>>().join(" | ");
+        format!("(host process ended with {}: {tail})", out.status)
+    };
+    (
+        line("check: ").unwrap_or_else(ended),
+        line("open: ").unwrap_or_else(ended),
+    )
+}
+
+#[test]
+fn check_and_open_agree_on_every_object_of_the_coverage_set() {
+    let host = common::provider_host();
+    let objects = coverage_set::objects();
+    assert!(objects.len() >= 100, "{} objects", objects.len());
+    let next = Mutex::new(0usize);
+    let results: Mutex<Vec<(usize, String, String)>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| loop {
+                let i = {
+                    let mut n = next.lock().unwrap();
+                    *n += 1;
+                    *n - 1
+                };
+                let Some((_, path)) = objects.get(i) else {
+                    break;
+                };
+                let (check, open) = check_and_open(&host, path);
+                results.lock().unwrap().push((i, check, open));
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap();
+    results.sort_by_key(|r| r.0);
+    let disagree: Vec<String> = results
+        .iter()
+        .filter(|(_, check, open)| check != open)
+        .map(|(i, check, open)| {
+            format!(
+                "{}:\n    check: {check}\n    open:  {open}",
+                objects[*i].1.display()
+            )
+        })
+        .collect();
+    let loads = results.iter().filter(|r| r.2 == "loaded").count();
+    println!(
+        "{} objects: {loads} load, {} refused, {} disagreements",
+        results.len(),
+        results.len() - loads,
+        disagree.len()
+    );
+    assert!(
+        disagree.is_empty(),
+        "check and Plugin::open disagree on {} objects:\n{}",
+        disagree.len(),
+        disagree.join("\n")
+    );
+    // The comparison covers both outcomes (the set has objects that fail).
+    assert!(loads > 0 && loads < results.len());
+}
