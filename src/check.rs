@@ -93,17 +93,21 @@ pub struct MissingImport {
 }
 
 /// What the check found of a `STATICDL_PLUGIN` descriptor.
+///
+/// It is read from the open's own (dry) load or, when that load fails only
+/// because imports are missing, from the load with them supplied: what the open
+/// would find next, once they are.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum DescriptorCheck {
-    /// Not looked at: the load itself fails.
+    /// Not looked at: the load fails for another reason than missing imports.
     NotReached,
     /// The object has none: `Plugin::open` opens it as a plain library.
     Absent,
     /// A descriptor `Plugin::open` accepts (its `init` is not called).
     Accepted(Descriptor),
     /// A descriptor `Plugin::open` refuses (another ABI version, malformed); the
-    /// same cause as the report's error.
+    /// report's error, unless the load already fails on missing imports.
     Refused(Arc<OpenError>),
 }
 
@@ -364,15 +368,10 @@ fn check(requested: &Path, options: &OpenOptions) -> Report {
     let step = Step::of(&first);
     match first {
         Ok(lib) => {
-            report.descriptor = match descriptor::read(&lib) {
-                Ok(None) => DescriptorCheck::Absent,
-                Ok(Some(read)) => DescriptorCheck::Accepted(read.info),
-                Err(cause) => {
-                    let cause = Arc::new(cause);
-                    report.verdict = Err(fail(cause.clone()));
-                    DescriptorCheck::Refused(cause)
-                }
-            };
+            report.descriptor = read_descriptor(&lib);
+            if let DescriptorCheck::Refused(cause) = &report.descriptor {
+                report.verdict = Err(fail(cause.clone()));
+            }
         }
         Err(error) => {
             report.verdict = Err(fail(Arc::new(OpenError::Load {
@@ -407,6 +406,10 @@ fn check(requested: &Path, options: &OpenOptions) -> Report {
     };
 
     if let Some(root) = &full.lib {
+        if matches!(report.descriptor, DescriptorCheck::NotReached) {
+            // What the open would find once the missing imports are supplied.
+            report.descriptor = read_descriptor(root);
+        }
         report.objects = walk(ns, root, &before, &load)
             .into_iter()
             .map(|Walked { lib, new, needed }| CheckedObject {
@@ -453,6 +456,14 @@ fn check(requested: &Path, options: &OpenOptions) -> Report {
         })
         .collect();
     report
+}
+
+fn read_descriptor(lib: &Library) -> DescriptorCheck {
+    match descriptor::read(lib) {
+        Ok(None) => DescriptorCheck::Absent,
+        Ok(Some(read)) => DescriptorCheck::Accepted(read.info),
+        Err(cause) => DescriptorCheck::Refused(Arc::new(cause)),
+    }
 }
 
 /// Where `import` binds in the real load: a placeholder answer is the import

@@ -212,7 +212,13 @@ fn check_lists_the_objects_their_dependencies_and_imports() {
     assert!(weak.weak);
     assert_eq!(weak.bound, BoundTo::WeakUndefined);
     assert_eq!(report.missing().len(), 1);
-    assert!(matches!(report.descriptor(), DescriptorCheck::NotReached));
+    // It has no descriptor, and the check says so although host_record is missing.
+    assert!(matches!(report.descriptor(), DescriptorCheck::Absent));
+    let execstack = private_copies("objects-execstack", &["execstack"]).remove(0);
+    assert!(matches!(
+        Plugin::check(execstack).descriptor(),
+        DescriptorCheck::NotReached
+    ));
 }
 
 #[test]
@@ -328,6 +334,18 @@ fn descriptors_are_checked_without_calling_init() {
         other => panic!("abi_badversion: {other:?}"),
     }
     assert_eq!(verdict(&report), open_verdict(&options, &copies[1]));
+    // Without host_record the open fails on it first; the check still reads the
+    // descriptor it would refuse next.
+    let report = OpenOptions::new().system_dirs(false).check(&copies[1]);
+    assert!(report
+        .error()
+        .unwrap()
+        .to_string()
+        .ends_with("undefined symbol host_record"));
+    assert!(matches!(
+        report.descriptor(),
+        DescriptorCheck::Refused(cause) if matches!(**cause, OpenError::AbiVersion { found: 2, .. })
+    ));
     // What a dry run cannot know: `init` is not called, so a failing one is not
     // seen (documented on `OpenOptions::check`).
     let report = options.check(&copies[2]);
@@ -441,4 +459,222 @@ fn check_and_open_agree_on_every_object_of_the_coverage_set() {
     );
     // The comparison covers both outcomes (the set has objects that fail).
     assert!(loads > 0 && loads < results.len());
+}
+
+// ---- `staticdl check` over a folder ----
+
+#[path = "support/json.rs"]
+mod json;
+
+/// Compiles `source` into `out` with gcc (`-nostdlib`, so the only imports are
+/// the ones the source declares) and `extra` arguments.
+fn gcc(source: &str, out: &Path, extra: &[&str]) {
+    let c = out.with_extension("c");
+    fs::write(&c, source).unwrap();
+    let o = Command::new("gcc")
+        .args(["-fPIC", "-nostdlib", "-O1", "-fno-stack-protector", "-o"])
+        .arg(out)
+        .arg(&c)
+        .args(extra)
+        .output()
+        .expect("running gcc");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    fs::remove_file(c).unwrap();
+}
+
+/// `DT_NEEDED` names of `path`, as readelf lists them.
+fn readelf_needed(path: &Path) -> Vec<String> {
+    common::readelf("-d", path)
+        .lines()
+        .filter(|l| l.contains("(NEEDED)"))
+        .filter_map(|l| Some(l.split('[').nth(1)?.split(']').next()?.to_owned()))
+        .collect()
+}
+
+/// A folder of objects whose imports nothing provides, in known amounts, with
+/// things `check` must pass over: a symbolic link to an object, a text file and
+/// a position-independent executable. Returns the folder and its objects.
+fn rank_folder() -> (PathBuf, Vec<PathBuf>) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("check")
+        .join(format!("rank-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(dir.join("sub/deeper")).unwrap();
+    let lib = |name: &str, calls: &[&str], extra: &[&str], at: &str| {
+        let mut src = String::new();
+        for c in calls {
+            src.push_str(&format!("extern int {c}(void);\n"));
+        }
+        let body: Vec<String> = calls.iter().map(|c| format!("{c}()")).collect();
+        let body = if body.is_empty() {
+            "0".to_owned()
+        } else {
+            body.join(" + ")
+        };
+        src.push_str(&format!("int {name}_use(void) {{ return {body}; }}\n"));
+        let out = dir.join(at).join(format!("lib{name}.so"));
+        let mut args = vec!["-shared".to_owned(), format!("-Wl,-soname,lib{name}.so")];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        gcc(&src, &out, &args);
+        out
+    };
+    let one = lib("rank_one", &["rank_a", "rank_b", "rank_c"], &[], "");
+    let two = lib("rank_two", &["rank_a", "rank_b"], &[], "");
+    let three = lib("rank_three", &["rank_a"], &[], "");
+    let ok = lib("rank_ok", &[], &[], "");
+    let four = lib("rank_four", &["rank_a", "rank_d"], &[], "sub");
+    // Needs librank_three.so (found through its RUNPATH), imports nothing
+    // missing itself: its load misses rank_a all the same.
+    let link_three = format!("-L{}", dir.display());
+    let five = lib(
+        "rank_five",
+        &["rank_three_use"],
+        &[
+            &link_three,
+            "-lrank_three",
+            "-Wl,--enable-new-dtags",
+            "-Wl,-rpath,$ORIGIN/../..",
+        ],
+        "sub/deeper",
+    );
+    std::os::unix::fs::symlink(&one, dir.join("librank_one.so.1")).unwrap();
+    fs::write(dir.join("notes.txt"), "not an object\n").unwrap();
+    gcc(
+        "void _start(void) { for (;;) {} }\n",
+        &dir.join("sub/program"),
+        &["-fPIE", "-pie"],
+    );
+    assert!(common::readelf("-d", &dir.join("sub/program")).contains("PIE"));
+    let mut objects = vec![one, two, three, ok, four, five];
+    objects.sort();
+    (dir, objects)
+}
+
+#[test]
+fn staticdl_check_ranks_missing_names_over_a_folder() {
+    let cli = common::staticdl_command();
+    let (dir, objects) = rank_folder();
+    let run = |args: &[&str]| Command::new(cli).args(args).output().unwrap();
+    let dir_arg = dir.to_str().unwrap();
+    let o = run(&["check", dir_arg, "--json"]);
+    assert_eq!(o.status.code(), Some(1), "some objects do not load");
+    let v = json::parse(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
+    let listed: Vec<PathBuf> = v["objects"]
+        .as_array()
+        .iter()
+        .map(|o| PathBuf::from(o["file"].as_str().unwrap()))
+        .collect();
+    assert_eq!(listed, objects, "the regular shared objects, sorted");
+    assert_eq!(v["total"], json::Value::Num(6.0));
+    assert_eq!(v["loaded"], json::Value::Num(1.0));
+
+    // Per object, `inspect` alone: its missing names are the undefined symbols
+    // nm lists for it and its DT_NEEDED (readelf) in the folder.
+    let mut expected: std::collections::BTreeMap<String, usize> = Default::default();
+    for object in &objects {
+        let o = run(&["inspect", object.to_str().unwrap(), "--json"]);
+        let v = json::parse(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
+        let missing: BTreeSet<String> = v["missing"]
+            .as_array()
+            .iter()
+            .map(|m| m["name"].as_str().unwrap().to_owned())
+            .collect();
+        let mut load = vec![object.clone()];
+        for n in readelf_needed(object) {
+            load.push(dir.join(n));
+        }
+        let defined: BTreeSet<String> = load
+            .iter()
+            .flat_map(|p| {
+                let out = Command::new("nm")
+                    .args(["-D", "--defined-only", "--format=posix"])
+                    .arg(p)
+                    .output()
+                    .unwrap();
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let undefined: BTreeSet<String> = load
+            .iter()
+            .flat_map(|p| nm_undefined(p))
+            .filter(|n| !defined.contains(n))
+            .collect();
+        assert_eq!(missing, undefined, "{}", object.display());
+        assert_eq!(
+            v["loads"],
+            json::Value::Bool(missing.is_empty()),
+            "{}",
+            object.display()
+        );
+        for name in missing {
+            *expected.entry(name).or_default() += 1;
+        }
+    }
+    let mut expected: Vec<(String, usize)> = expected.into_iter().collect();
+    expected.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    // The folder's construction makes it: rank_a 5, rank_b 2, rank_c 1, rank_d 1.
+    assert_eq!(expected[0], ("rank_a".to_string(), 5));
+    let ranked: Vec<(String, usize)> = v["missing"]
+        .as_array()
+        .iter()
+        .map(|m| {
+            let n = match m["objects"] {
+                json::Value::Num(n) => n as usize,
+                ref other => panic!("objects: {other:?}"),
+            };
+            (m["name"].as_str().unwrap().to_owned(), n)
+        })
+        .collect();
+    assert_eq!(ranked, expected);
+
+    // The text form: one line per object, then the same ranking.
+    let o = run(&["check", dir_arg]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    for (line, object) in lines.iter().zip(&objects) {
+        let verdict = line
+            .strip_prefix(&format!("{}: ", object.display()))
+            .unwrap_or_else(|| panic!("{line:?} is not about {}", object.display()));
+        if object.ends_with("librank_ok.so") {
+            assert_eq!(verdict, "loads");
+        } else {
+            assert!(verdict.contains("undefined symbol"), "{line}");
+        }
+    }
+    let at = lines
+        .iter()
+        .position(|l| *l == "missing names, by how many objects need them:")
+        .expect("a ranking");
+    assert_eq!(at, objects.len());
+    let shown: Vec<(String, usize)> = lines[at + 1..at + 1 + expected.len()]
+        .iter()
+        .map(|l| {
+            let mut w = l.split_whitespace();
+            let n = w.next().unwrap().parse().unwrap();
+            (w.next().unwrap().to_owned(), n)
+        })
+        .collect();
+    assert_eq!(shown, expected);
+    assert_eq!(lines.last(), Some(&"1 of 6 objects load"));
+
+    // A file given by name is checked whatever it is; all loading means exit 0.
+    let ok = objects
+        .iter()
+        .find(|p| p.ends_with("librank_ok.so"))
+        .unwrap();
+    let o = run(&["check", ok.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = run(&["check", dir.join("notes.txt").to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json::parse(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
+    assert_eq!(
+        v["objects"][0]["reason"].as_str(),
+        Some("not an ELF file"),
+        "{v:?}"
+    );
 }

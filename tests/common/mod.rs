@@ -638,6 +638,38 @@ pub fn build_musl_host(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Builds (once per process) `staticdl` for `x86_64-unknown-linux-musl` in a
+/// target directory of its own and returns the executable's path.
+pub fn staticdl_command() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-target");
+        let mut cmd = nested_cargo();
+        cmd.current_dir(root)
+            .args([
+                "build",
+                "--offline",
+                "-p",
+                "staticdl-cli",
+                "--bin",
+                "staticdl",
+            ])
+            .args(["--target", "x86_64-unknown-linux-musl", "--manifest-path"])
+            .arg(root.join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target_dir);
+        let out = cmd.output().expect("running cargo");
+        assert!(
+            out.status.success(),
+            "building the staticdl command failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        target_dir.join("x86_64-unknown-linux-musl/debug/staticdl")
+    })
+}
+
 /// `readelf FLAG -W PATH`, which must succeed; its output.
 pub fn readelf(flag: &str, path: &Path) -> String {
     let out = Command::new("readelf")
