@@ -22,7 +22,8 @@
 //! which of them are data (refused) and which functions (trapped).
 //!
 //! It does not own the open itself (`open.rs`), the registry (a check neither
-//! consults nor changes it), or how a report is printed (the `staticdl` command).
+//! consults nor changes it), finding which objects the dry load consists of
+//! (`check/objects.rs`), or how a report is printed (the `staticdl` command).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -35,6 +36,10 @@ use crate::host::namespace;
 use crate::options::OpenOptions;
 use crate::path;
 use crate::plugin::Plugin;
+
+mod objects;
+
+use objects::{identities, walk, Walked};
 
 /// How many times one check loads with more placeholders before it gives up
 /// listing missing imports (each round adds at least one name).
@@ -426,27 +431,37 @@ fn check(requested: &Path, options: &OpenOptions) -> Report {
             })
             .collect();
     }
-    report.missing = full
-        .answered
+    report.missing = missing_imports(&full, &report.objects, &trapped);
+    report
+}
+
+/// Each import of `full.answered` with the objects that import it (strongly),
+/// or the object that reported it when the load did not go through.
+fn missing_imports(
+    full: &Settled,
+    objects: &[CheckedObject],
+    trapped: &dyn Fn(&MissingSymbol) -> bool,
+) -> Vec<MissingImport> {
+    let imports = |o: &CheckedObject, s: &MissingSymbol| {
+        o.imports().is_some_and(|list| {
+            list.iter().any(|i| {
+                !i.weak
+                    && i.name == s.name
+                    && i.version == s.version
+                    && matches!(i.bound, BoundTo::Missing | BoundTo::Trapped)
+            })
+        })
+    };
+    full.answered
         .iter()
-        .map(|(s, first_reporter)| {
-            let mut needed_by: Vec<PathBuf> = report
-                .objects
+        .map(|(s, reporter)| {
+            let mut needed_by: Vec<PathBuf> = objects
                 .iter()
-                .filter(|o| {
-                    o.imports().is_some_and(|list| {
-                        list.iter().any(|i| {
-                            !i.weak
-                                && i.name == s.name
-                                && i.version == s.version
-                                && matches!(i.bound, BoundTo::Missing | BoundTo::Trapped)
-                        })
-                    })
-                })
+                .filter(|o| imports(o, s))
                 .map(|o| o.path.clone())
                 .collect();
             if needed_by.is_empty() {
-                needed_by.push(first_reporter.clone());
+                needed_by.push(reporter.clone());
             }
             MissingImport {
                 symbol: s.clone(),
@@ -454,8 +469,7 @@ fn check(requested: &Path, options: &OpenOptions) -> Report {
                 needed_by,
             }
         })
-        .collect();
-    report
+        .collect()
 }
 
 fn read_descriptor(lib: &Library) -> DescriptorCheck {
@@ -486,118 +500,4 @@ fn classify(import: &Import, full: &Settled, trapped: &dyn Fn(&MissingSymbol) ->
         }
     }
     out
-}
-
-/// The objects of the load rooted at `root`, breadth-first by `DT_NEEDED`, each
-/// with whether it is new (a dry object) and what answers each of its names.
-fn walk(ns: &Namespace, root: &Library, before: &[Identity], load: &LoadOptions) -> Vec<Walked> {
-    let known = Known::new(ns, before);
-    let mut out = Vec::new();
-    let mut queue = vec![root.clone()];
-    let mut i = 0;
-    while i < queue.len() {
-        let lib = queue[i].clone();
-        i += 1;
-        let mut needed = Vec::new();
-        for name in lib.needed() {
-            if load.providers.iter().any(|p| p.provide(&name).is_some()) {
-                needed.push((name, NeededBy::Provided));
-                continue;
-            }
-            let by = match known.find(&name) {
-                Some(dep) => {
-                    let by = NeededBy::Object(dep.path().to_path_buf());
-                    if !queue.iter().any(|q| q.same_object(&dep)) {
-                        queue.push(dep);
-                    }
-                    by
-                }
-                None => NeededBy::Unknown,
-            };
-            needed.push((name, by));
-        }
-        let new = !known.committed(&lib);
-        out.push(Walked { lib, new, needed });
-    }
-    out
-}
-
-/// One object reached by [`walk`].
-struct Walked {
-    lib: Library,
-    /// A dry object of this check (not loaded already).
-    new: bool,
-    needed: Vec<(String, NeededBy)>,
-}
-
-/// Which object a [`Library`] is, without holding it (a held handle would make
-/// this thread the one that unloads it, should its owner let it go meanwhile).
-type Identity = (usize, staticdl_loader::FileId);
-
-fn identity(l: &Library) -> Identity {
-    (l.address_range().0, l.file_id())
-}
-
-/// The identities of every object `ns` holds now, dry ones included.
-fn identities(ns: &Namespace) -> Vec<Identity> {
-    ns.loaded().iter().map(identity).collect()
-}
-
-/// What the namespace holds once the dry load is in place.
-struct Known<'a> {
-    ns: &'a Namespace,
-    /// The dry objects that appeared since the check began: its own (and,
-    /// rarely, those of a check another thread runs meanwhile).
-    fresh: Vec<Library>,
-}
-
-impl<'a> Known<'a> {
-    fn new(ns: &'a Namespace, before: &[Identity]) -> Self {
-        let mut known = Known {
-            ns,
-            fresh: ns.loaded(),
-        };
-        let fresh = std::mem::take(&mut known.fresh)
-            .into_iter()
-            .filter(|l| !before.contains(&identity(l)) && !known.committed(l))
-            .collect();
-        known.fresh = fresh;
-        known
-    }
-
-    /// Whether `l` is a loaded object (not a dry one): the namespace finds it
-    /// under its path.
-    fn committed(&self, l: &Library) -> bool {
-        l.path().to_str().is_some_and(|p| {
-            self.ns
-                .loaded_by_name(p)
-                .is_some_and(|found| found.same_object(l))
-        })
-    }
-
-    /// The object `DT_NEEDED` `name` names, matched as the loader finds it: an
-    /// object of this load by soname, a loaded one by soname, then either by file
-    /// name (what a search of the path found).
-    fn find(&self, name: &str) -> Option<Library> {
-        let file_is = |l: &Library| {
-            l.path().file_name().and_then(|f| f.to_str()) == Some(name)
-                || l.path() == Path::new(name)
-        };
-        if let Some(l) = self.fresh.iter().find(|l| l.soname() == Some(name)) {
-            return Some(l.clone());
-        }
-        if !name.contains('/') {
-            if let Some(l) = self.ns.loaded_by_name(name) {
-                return Some(l);
-            }
-        }
-        if let Some(l) = self.fresh.iter().find(|l| file_is(l)) {
-            return Some(l.clone());
-        }
-        // Loaded already under another soname (or none), found by identity.
-        self.ns
-            .loaded()
-            .into_iter()
-            .find(|l| file_is(l) && self.committed(l))
-    }
 }

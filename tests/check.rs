@@ -11,7 +11,10 @@
 //!
 //! In static musl hosts: for every object of the coverage set
 //! (`tests/coverage-packages.txt`), `check` and a real `Plugin::open`, in a
-//! process of its own, give the same verdict and the same error text.
+//! process of its own, give the same verdict and the same error text, and so
+//! does the static `staticdl check` (what `staticdl inspect` renders) run over
+//! the whole set. `staticdl check` over a folder ranks the missing names as the
+//! objects' own `inspect` results (checked against `nm` and `readelf`) add up.
 //!
 //! The registry is process-wide, so each test here opens its own copies of the
 //! fixtures (`private_copies`).
@@ -20,6 +23,8 @@ mod common;
 
 #[path = "support/coverage_set.rs"]
 mod coverage_set;
+#[path = "support/json.rs"]
+mod json;
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -379,6 +384,49 @@ fn a_check_runs_no_code_and_leaves_nothing_mapped() {
     );
 }
 
+/// Checks on several threads of files with the same names (copies of the
+/// chain in folders of their own): each report lists its own copies.
+#[test]
+fn concurrent_checks_of_same_named_objects_keep_their_own() {
+    let dirs: Vec<Vec<PathBuf>> = (0..4)
+        .map(|i| {
+            private_copies(
+                &format!("concurrent-{i}"),
+                &["chain_a", "chain_b", "chain_c"],
+            )
+        })
+        .collect();
+    std::thread::scope(|s| {
+        for copies in &dirs {
+            s.spawn(move || {
+                let dir = copies[0].parent().unwrap();
+                for _ in 0..25 {
+                    let report = OpenOptions::new().system_dirs(false).check(&copies[0]);
+                    let paths: Vec<&Path> = report.objects().iter().map(|o| o.path()).collect();
+                    assert_eq!(paths.len(), 3, "{paths:?}");
+                    for p in paths {
+                        assert_eq!(
+                            p.parent(),
+                            Some(dir),
+                            "{} in a check of {}",
+                            p.display(),
+                            dir.display()
+                        );
+                    }
+                    for o in report.objects() {
+                        for (_, by) in o.needed() {
+                            match by {
+                                NeededBy::Object(p) => assert_eq!(p.parent(), Some(dir)),
+                                other => panic!("{other:?}"),
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+}
+
 // ---- the coverage set in static musl hosts ----
 
 /// `provider_host check PATH` in a fresh process: its `check:` and `open:`
@@ -416,6 +464,18 @@ fn check_and_open_agree_on_every_object_of_the_coverage_set() {
     assert!(objects.len() >= 100, "{} objects", objects.len());
     let next = Mutex::new(0usize);
     let results: Mutex<Vec<(usize, String, String)>> = Mutex::new(Vec::new());
+    let cli = common::staticdl_command();
+    let cli_run = {
+        let paths: Vec<PathBuf> = objects.iter().map(|(_, p)| p.clone()).collect();
+        std::thread::spawn(move || {
+            Command::new(cli)
+                .arg("check")
+                .arg("--json")
+                .args(paths)
+                .output()
+                .expect("running staticdl check")
+        })
+    };
     std::thread::scope(|s| {
         for _ in 0..4 {
             s.spawn(|| loop {
@@ -459,12 +519,32 @@ fn check_and_open_agree_on_every_object_of_the_coverage_set() {
     );
     // The comparison covers both outcomes (the set has objects that fail).
     assert!(loads > 0 && loads < results.len());
+
+    // `staticdl check` (what `inspect` renders, one object at a time) over the
+    // whole set in one process: the same verdicts and errors as those opens.
+    let out = cli_run.join().unwrap();
+    let v = json::parse(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    let listed = v["objects"].as_array();
+    assert_eq!(listed.len(), objects.len());
+    let mut differ = Vec::new();
+    for ((i, _, open), c) in results.iter().zip(listed) {
+        assert_eq!(c["file"].as_str(), objects[*i].1.to_str());
+        let said = match c["error"].as_str() {
+            None => "loaded".to_owned(),
+            Some(e) => format!("error: {e}"),
+        };
+        if &said != open {
+            differ.push(format!(
+                "{}: staticdl check: {said}; open: {open}",
+                objects[*i].1.display()
+            ));
+        }
+    }
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+    assert_eq!(out.status.code(), Some(1), "one object or more is refused");
 }
 
 // ---- `staticdl check` over a folder ----
-
-#[path = "support/json.rs"]
-mod json;
 
 /// Compiles `source` into `out` with gcc (`-nostdlib`, so the only imports are
 /// the ones the source declares) and `extra` arguments.
