@@ -34,7 +34,6 @@ use crate::descriptor::{self, Descriptor};
 use crate::error::{Error, OpenError};
 use crate::host::namespace;
 use crate::options::OpenOptions;
-use crate::path;
 use crate::plugin::Plugin;
 
 mod objects;
@@ -355,7 +354,7 @@ fn check(requested: &Path, options: &OpenOptions) -> Report {
     };
     let fail = |cause: Arc<OpenError>| Error::open(requested, cause, false);
     // As `Plugin::open` resolves the path, and fails when it cannot.
-    let canonical = match path::canonicalize(requested) {
+    let canonical = match staticdl_loader::canonicalize(requested) {
         Ok((canonical, _)) => canonical,
         Err(source) => {
             report.verdict = Err(fail(Arc::new(OpenError::Path { source })));
