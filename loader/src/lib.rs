@@ -62,6 +62,15 @@ pub use exe_symbols::executable_symbols;
 pub use file::FileId;
 pub use imports::{BindHook, BindRequest, BoundTo, Import, SlotKind};
 pub use library::Library;
+pub use map::release_closed_mappings;
+
+/// How many closed objects' reservations are kept for reuse at most (see
+/// [`LoadOptions::reuse_mappings`]).
+///
+/// ```
+/// assert!(staticdl_loader::KEPT_CLOSED >= 1);
+/// ```
+pub const KEPT_CLOSED: usize = map::REUSE_SLOTS;
 pub use namespace::Namespace;
 pub use options::{LibraryProvider, Limits, LoadOptions, ProcessArgs, SymbolSource, UnloadHook};
 pub use path::canonicalize;

@@ -206,7 +206,7 @@ impl Library {
     /// # Ok::<(), staticdl_loader::Error>(())
     /// ```
     pub fn symbol(&self, name: &str) -> Option<NonNull<c_void>> {
-        self.lookup(&SymbolName::new(name))
+        self.lookup(&SymbolName::parse(name.as_bytes()))
     }
 
     /// As [`Library::symbol`], with a name whose hashes are already computed

@@ -95,7 +95,12 @@ pub(crate) fn find(
             return Ok(Found::Loaded(e));
         }
         may_map()?;
-        match Module::map(&file, &opts.limits, opts.allow_exec_stack) {
+        match Module::map(
+            &file,
+            &opts.limits,
+            opts.allow_exec_stack,
+            opts.reuse_mappings,
+        ) {
             Ok(m) => return Ok(Found::Mapped(Box::new(m))),
             // Like ld.so, pass over a file built for another machine.
             Err(e) if matches!(e.kind(), ErrorKind::WrongArch { .. }) => searched.push(c),

@@ -5,8 +5,10 @@
 //! not know its dependencies (the load group does), relocate, or run code (`reloc`
 //! and `init` do that).
 
+use std::ffi::CStr;
 use std::os::fd::AsFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::elf::dynamic::Dynamic;
 use crate::elf::raw::{Sym, SHN_ABS, STT_GNU_IFUNC};
@@ -54,7 +56,12 @@ pub(crate) struct Module {
 
 impl Module {
     /// Parse, validate and map an opened file.
-    pub fn map(file: &OpenFile, limits: &Limits, allow_exec_stack: bool) -> Result<Module> {
+    pub fn map(
+        file: &OpenFile,
+        limits: &Limits,
+        allow_exec_stack: bool,
+        reuse: bool,
+    ) -> Result<Module> {
         let path = &file.path;
         let head = file.read_at(0, HEAD)?;
         let image = Image::parse(path, &head, file.size, limits, &mut |off, len| {
@@ -67,7 +74,9 @@ impl Module {
         if image.exec_stack && !allow_exec_stack {
             return Err(Error::new(path.clone(), ErrorKind::ExecutableStack));
         }
-        let mapping = Mapping::new(path, file.fd.as_fd(), &image)?;
+        // Only files on disk: a memory file's identity outlives nothing.
+        let reuse = (reuse && file.origin.is_some()).then_some(file.id);
+        let mapping = Mapping::new(path, file.fd.as_fd(), &image, reuse)?;
         let view = mapping.view();
         let dynamic = Dynamic::read(path, view, image.dynamic, limits)?;
         let versions = Versions::read(path, view, &dynamic)?;
@@ -184,11 +193,29 @@ impl Module {
             start,
             len,
             bias: self.mapping.bias(),
-            path: self.path.to_string_lossy().into_owned(),
+            name: c_name(&self.path),
             phdr,
             phnum,
             tls_id: self.tls_id,
             dynamic: self.mapping.addr(self.image.dynamic.0),
         }
+    }
+}
+
+/// `path` as the C string debuggers and `dl_iterate_phdr` callers read: its bytes
+/// as they are (not made UTF-8), a NUL inside replaced by `?`.
+fn c_name(path: &Path) -> Arc<CStr> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut bytes = Vec::with_capacity(path.as_os_str().len() + 1);
+    bytes.extend(
+        path.as_os_str()
+            .as_bytes()
+            .iter()
+            .map(|&b| if b == 0 { b'?' } else { b }),
+    );
+    bytes.push(0);
+    match CStr::from_bytes_with_nul(&bytes) {
+        Ok(c) => Arc::from(c),
+        Err(_) => Arc::from(c""),
     }
 }

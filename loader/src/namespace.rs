@@ -15,8 +15,11 @@
 //! once the groups it uses are initialised.
 #![allow(unsafe_code)]
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use foldhash::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 
 use crate::error::Result;
@@ -38,8 +41,12 @@ fn upgrade(h: &Handle) -> Option<Earlier> {
 struct State {
     by_id: HashMap<FileId, Handle>,
     by_name: HashMap<String, Handle>,
-    /// Absolute paths objects were loaded from, matched before touching the disk.
-    by_path: HashMap<PathBuf, Handle>,
+    /// Absolute paths objects were loaded from, matched before touching the disk
+    /// (keyed by their bytes: the paths are canonical, and hashing a `Path` walks
+    /// its components).
+    by_path: HashMap<Vec<u8>, Handle>,
+    /// Entries (dead ones included) after which the next commit prunes.
+    prune_at: usize,
     global: Vec<Handle>,
     /// Groups loaded without running code: listed by [`Namespace::loaded`], never
     /// found by a later load (their IFUNC slots are empty and their initialisers
@@ -58,16 +65,25 @@ impl State {
 
     /// Enter a freshly built group's objects.
     fn commit(&mut self, group: &Arc<Group>, global: bool) {
-        self.prune();
+        // Dead entries are harmless (they no longer upgrade); pruning when the
+        // maps have doubled keeps them bounded at an amortised constant cost.
+        if self.by_id.len() + self.global.len() + self.dry.len() >= self.prune_at {
+            self.prune();
+            self.prune_at = 2 * (self.by_id.len() + self.global.len() + self.dry.len()).max(8);
+        }
         if !group.run_code {
             self.dry.push(Arc::downgrade(group));
             return;
         }
         for (j, m) in group.modules.iter().enumerate() {
+            // Loaded and committed: its reservation may outlive it for the next
+            // load of the same file.
+            m.mapping.keep_when_closed();
             let h: Handle = (Arc::downgrade(group), j);
             self.by_id.insert(m.id, h.clone());
             if m.origin.is_some() && m.path.is_absolute() {
-                self.by_path.insert(m.path.clone(), h.clone());
+                self.by_path
+                    .insert(m.path.as_os_str().as_bytes().to_vec(), h.clone());
             }
             if let Some(s) = &m.soname {
                 self.by_name.insert(s.clone(), h.clone());
@@ -110,6 +126,9 @@ pub struct Namespace {
     state: Mutex<Option<State>>,
     /// Signalled whenever a group's initialisers finish.
     initialised: Condvar,
+    /// Threads waiting on `initialised` (changed under the lock): a finished
+    /// group wakes nobody, and makes no syscall, when it is zero.
+    waiters: AtomicUsize,
 }
 
 impl Default for Namespace {
@@ -126,6 +145,7 @@ impl Namespace {
         Namespace {
             state: Mutex::new(None),
             initialised: Condvar::new(),
+            waiters: AtomicUsize::new(0),
         }
     }
 
@@ -165,7 +185,11 @@ impl Namespace {
         // returned without a syscall; a relative path may name another file after
         // a change of directory, so it is always opened.
         if path.is_absolute() {
-            if let Some(e) = state.by_path.get(path).and_then(upgrade) {
+            if let Some(e) = state
+                .by_path
+                .get(path.as_os_str().as_bytes())
+                .and_then(upgrade)
+            {
                 return Ok(self.ready(guard, e));
             }
         }
@@ -256,7 +280,12 @@ impl Namespace {
             let path = Path::new(name);
             let by_path = path
                 .is_absolute()
-                .then(|| state.by_path.get(path).and_then(upgrade))
+                .then(|| {
+                    state
+                        .by_path
+                        .get(path.as_os_str().as_bytes())
+                        .and_then(upgrade)
+                })
                 .flatten();
             by_path.or_else(|| state.by_id(FileId::of(path).ok()?))
         };
@@ -296,7 +325,12 @@ impl Namespace {
         // Create the thread-exit key before any plugin code can create its own, so
         // ours comes first in each destructor round (glibc's order).
         crate::runtime::prepare_thread_exit();
-        let root = Module::map(file, &options.limits, options.allow_exec_stack)?;
+        let root = Module::map(
+            file,
+            &options.limits,
+            options.allow_exec_stack,
+            options.reuse_mappings,
+        )?;
         self.load_mapped(guard, root, options)
     }
 
@@ -345,9 +379,14 @@ impl Namespace {
     }
 
     fn wait<'a>(&'a self, guard: Guard<'a>) -> Guard<'a> {
-        self.initialised
+        // Counted while the lock is held, so a group finishing after this sees it.
+        self.waiters.fetch_add(1, Ordering::Relaxed);
+        let guard = self
+            .initialised
             .wait(guard)
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(|e| e.into_inner());
+        self.waiters.fetch_sub(1, Ordering::Relaxed);
+        guard
     }
 }
 
@@ -362,7 +401,10 @@ impl Drop for Done<'_> {
     fn drop(&mut self) {
         let guard = self.ns.lock();
         self.group.mark_done();
+        let waiting = self.ns.waiters.load(Ordering::Relaxed) > 0;
         drop(guard);
-        self.ns.initialised.notify_all();
+        if waiting {
+            self.ns.initialised.notify_all();
+        }
     }
 }

@@ -168,6 +168,21 @@ pub struct LoadOptions {
     /// Called for each object of the load when it is unloaded, after its fini
     /// functions ran and before it is unmapped, with its address range.
     pub on_unload: Vec<Arc<UnloadHook>>,
+    /// Whether the objects this load maps from disk keep their reservation when
+    /// closed, advised back to the file's contents, for the next load of the same
+    /// file (default false: closing unmaps, as glibc does). A reused load skips
+    /// the mapping, most protection changes and the unmap: about half of a small
+    /// object's kernel time, for hosts that open and close the same plugins
+    /// again and again. What it costs: at most
+    /// [`KEPT_CLOSED`](crate::KEPT_CLOSED) closed objects stay reserved (not
+    /// resident) and keep their file referenced (an unmount waits, a deleted
+    /// file's blocks stay) until [`release_closed_mappings`]
+    /// (crate::release_closed_mappings), a load of the same path finding another
+    /// file, or newer closed objects push them out; a stale pointer into a closed
+    /// object reads its file instead of faulting; protections the object's own
+    /// code changed survive into its next load. Debuggers see the unload as
+    /// usual. Only loads that went through and ran code are kept.
+    pub reuse_mappings: bool,
 }
 
 /// A function told about an object's address range just before it is unmapped.
@@ -191,6 +206,7 @@ impl Default for LoadOptions {
             providers: Vec::new(),
             process_args: ProcessArgs::default(),
             on_unload: Vec::new(),
+            reuse_mappings: false,
         }
     }
 }
@@ -241,6 +257,18 @@ impl LoadOptions {
     /// ```
     pub fn trap_unresolved(mut self, yes: bool) -> Self {
         self.trap_unresolved = yes;
+        self
+    }
+
+    /// Whether closed objects keep their reservation for the next load of the
+    /// same file; see [`LoadOptions::reuse_mappings`].
+    ///
+    /// ```
+    /// let opts = staticdl_loader::LoadOptions::new().reuse_mappings(true);
+    /// assert!(opts.reuse_mappings);
+    /// ```
+    pub fn reuse_mappings(mut self, yes: bool) -> Self {
+        self.reuse_mappings = yes;
         self
     }
 

@@ -14,17 +14,10 @@ use crate::map::View;
 
 /// The GNU hash of a symbol name (`DT_GNU_HASH`).
 pub const fn gnu_hash(name: &[u8]) -> u32 {
-    // h = h * 33 + byte, four bytes a step: h * 33^4 + b0 * 33^3 + b1 * 33^2 +
-    // b2 * 33 + b3 (fewer instructions, a shorter dependency chain).
     let mut h: u32 = 5381;
     let mut rest = name;
     while let [b0, b1, b2, b3, tail @ ..] = rest {
-        h = h
-            .wrapping_mul(1_185_921)
-            .wrapping_add((*b0 as u32).wrapping_mul(35_937))
-            .wrapping_add((*b1 as u32).wrapping_mul(1_089))
-            .wrapping_add((*b2 as u32).wrapping_mul(33))
-            .wrapping_add(*b3 as u32);
+        h = step4(h, *b0, *b1, *b2, *b3);
         rest = tail;
     }
     while let [b, tail @ ..] = rest {
@@ -32,6 +25,43 @@ pub const fn gnu_hash(name: &[u8]) -> u32 {
         rest = tail;
     }
     h
+}
+
+/// Four steps of the GNU hash (h = h * 33 + byte) at once: h * 33^4 + b0 * 33^3
+/// + b1 * 33^2 + b2 * 33 + b3 (fewer instructions, a shorter dependency chain).
+#[inline(always)]
+const fn step4(h: u32, b0: u8, b1: u8, b2: u8, b3: u8) -> u32 {
+    h.wrapping_mul(1_185_921)
+        .wrapping_add((b0 as u32).wrapping_mul(35_937))
+        .wrapping_add((b1 as u32).wrapping_mul(1_089))
+        .wrapping_add((b2 as u32).wrapping_mul(33))
+        .wrapping_add(b3 as u32)
+}
+
+/// The index of the first `@` of `b` (its length if none). A name without one
+/// is cleared a word at a time, the last word overlapping the one before.
+fn position_of_at(b: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const ATS: u64 = 0x4040_4040_4040_4040;
+    let has_at = |w: [u8; 8]| {
+        let x = u64::from_le_bytes(w) ^ ATS;
+        x.wrapping_sub(ONES) & !x & HIGHS != 0
+    };
+    if let Some(&last) = b.last_chunk::<8>() {
+        let mut rest = b;
+        let mut clean = !has_at(last);
+        while clean {
+            match rest.split_first_chunk::<8>() {
+                Some((w, tail)) => {
+                    clean = !has_at(*w);
+                    rest = tail;
+                }
+                None => return b.len(),
+            }
+        }
+    }
+    b.iter().position(|&c| c == b'@').unwrap_or(b.len())
 }
 
 /// The SysV ELF hash of a symbol name (`DT_HASH`).
@@ -77,28 +107,38 @@ impl<'a> SymbolName<'a> {
 
     /// As [`SymbolName::new`], from bytes.
     pub const fn from_bytes(full: &'a [u8]) -> Self {
-        // One pass: hash up to the first '@' ("name@@VER" is read as "name@VER").
-        let mut h: u32 = 5381;
+        // "name@@VER" is read as "name@VER".
         let mut at = 0;
         while at < full.len() && full[at] != b'@' {
-            h = h.wrapping_mul(33).wrapping_add(full[at] as u32);
             at += 1;
         }
-        if at == full.len() {
+        Self::split_at_version(full, at)
+    }
+
+    /// As [`SymbolName::from_bytes`], for names made at run time: the `@` is
+    /// looked for a word at a time (most names have none).
+    pub(crate) fn parse(full: &'a [u8]) -> Self {
+        Self::split_at_version(full, position_of_at(full))
+    }
+
+    /// `full` split at `at` (its length, or the index of its first `@`).
+    const fn split_at_version(full: &'a [u8], at: usize) -> Self {
+        let (name, rest) = full.split_at(at);
+        let gnu = gnu_hash(name);
+        if rest.is_empty() {
             return SymbolName {
-                name: full,
-                gnu: h,
+                name,
+                gnu,
                 version: None,
             };
         }
-        let (name, rest) = full.split_at(at);
         let mut ver = rest.split_at(1).1;
         if !ver.is_empty() && ver[0] == b'@' {
             ver = ver.split_at(1).1;
         }
         SymbolName {
             name,
-            gnu: h,
+            gnu,
             version: Some((ver, sysv_hash(ver))),
         }
     }
@@ -280,36 +320,51 @@ fn is_definition(sym: &Sym) -> bool {
 }
 
 /// Look `name` up in one object; returns the symbol index and the symbol.
+#[inline]
 pub(crate) fn find(d: &Dynamic, versions: &Versions, name: &SymbolName<'_>) -> Option<(u32, Sym)> {
-    if let Some(g) = &d.gnu_hash {
-        let h = name.gnu;
-        let nbloom = g.bloom.len();
-        let word = g.bloom.get((h as usize / 64) & (nbloom - 1))?;
-        // Widen the hash before shifting, as glibc does: a header shift of 32..63
-        // (no linker writes one) yields 0 instead of overflowing.
-        let mask = (1u64 << (h % 64)) | (1u64 << ((u64::from(h) >> g.shift) % 64));
-        if word & mask != mask {
-            return None;
-        }
-        let mut idx = g.buckets.get(g.bucket_of(h))?;
-        if idx < g.symoffset {
-            return None;
-        }
-        loop {
-            let ch = g.chains.get((idx - g.symoffset) as usize)?;
-            if (ch | 1) == (h | 1) {
-                if let Some(sym) = d.symtab.get(idx as usize) {
-                    if matches(d, versions, idx, &sym, name) {
-                        return Some((idx, sym));
-                    }
-                }
-            }
-            if ch & 1 != 0 {
-                return None;
-            }
-            idx = idx.checked_add(1)?;
-        }
+    match &d.gnu_hash {
+        Some(g) => find_gnu(d, g, versions, name),
+        None => find_sysv(d, versions, name),
     }
+}
+
+/// [`find`] through `DT_GNU_HASH`: the bloom filter, the bucket, then the chain,
+/// where only entries of an equal hash are compared in full.
+fn find_gnu(
+    d: &Dynamic,
+    g: &crate::elf::dynamic::GnuHash,
+    versions: &Versions,
+    name: &SymbolName<'_>,
+) -> Option<(u32, Sym)> {
+    let h = name.gnu;
+    let word = g.bloom.get((h as usize / 64) & (g.bloom.len() - 1))?;
+    // Widen the hash before shifting, as glibc does: a header shift of 32..63
+    // (no linker writes one) yields 0 instead of overflowing.
+    let mask = (1u64 << (h % 64)) | (1u64 << ((u64::from(h) >> g.shift) % 64));
+    if word & mask != mask {
+        return None;
+    }
+    let mut idx = g.buckets.get(g.bucket_of(h))?;
+    if idx < g.symoffset {
+        return None;
+    }
+    loop {
+        let ch = g.chains.get((idx - g.symoffset) as usize)?;
+        if (ch | 1) == (h | 1) {
+            if let Some(sym) = matching(d, versions, idx, name) {
+                return Some((idx, sym));
+            }
+        }
+        if ch & 1 != 0 {
+            return None;
+        }
+        idx = idx.checked_add(1)?;
+    }
+}
+
+/// [`find`] through `DT_HASH`, for objects without `DT_GNU_HASH`.
+#[cold]
+fn find_sysv(d: &Dynamic, versions: &Versions, name: &SymbolName<'_>) -> Option<(u32, Sym)> {
     let s = d.sysv_hash.as_ref()?;
     // Only objects without DT_GNU_HASH get here; hash the name for them alone.
     let h = sysv_hash(name.name);
@@ -319,8 +374,7 @@ pub(crate) fn find(d: &Dynamic, versions: &Versions, name: &SymbolName<'_>) -> O
         if idx == 0 {
             return None;
         }
-        let sym = d.symtab.get(idx as usize)?;
-        if matches(d, versions, idx, &sym, name) {
+        if let Some(sym) = matching(d, versions, idx, name) {
             return Some((idx, sym));
         }
         idx = s.chains.get(idx as usize)?;
@@ -328,7 +382,14 @@ pub(crate) fn find(d: &Dynamic, versions: &Versions, name: &SymbolName<'_>) -> O
     None
 }
 
-#[inline]
+/// Symbol `idx`, if it is a definition of `name` (see [`matches`]).
+#[inline(never)]
+fn matching(d: &Dynamic, versions: &Versions, idx: u32, name: &SymbolName<'_>) -> Option<Sym> {
+    let sym = d.symtab.get(idx as usize)?;
+    matches(d, versions, idx, &sym, name).then_some(sym)
+}
+
+#[inline(always)]
 fn matches(d: &Dynamic, versions: &Versions, idx: u32, sym: &Sym, name: &SymbolName<'_>) -> bool {
     if !is_definition(sym) || !d.strtab.str_eq(sym.name, name.name) {
         return false;
@@ -486,6 +547,29 @@ mod tests {
         let n = SymbolName::new("memcpy@@GLIBC_2.14");
         assert_eq!(n.gnu, gnu_hash(b"memcpy"));
         assert_eq!(SymbolName::new("exit").gnu, gnu_hash(b"exit"));
+        // Every length of name, and '@' at every place (the eight-byte scan).
+        let text = "abcdefghijklmnopqrstuvwxyz0123456789";
+        for len in 0..=text.len() {
+            let name = &text[..len];
+            let n = SymbolName::new(name);
+            assert_eq!(
+                (n.name(), n.gnu, n.version()),
+                (name.as_bytes(), gnu_hash(name.as_bytes()), None)
+            );
+            let full = format!("{name}@V_{len}");
+            let v = SymbolName::new(&full);
+            let p = SymbolName::parse(full.as_bytes());
+            assert_eq!((p.name, p.gnu, p.version), (v.name, v.gnu, v.version));
+            let q = SymbolName::parse(name.as_bytes());
+            assert_eq!(
+                (q.name, q.gnu, q.version),
+                (name.as_bytes(), gnu_hash(name.as_bytes()), None)
+            );
+            let ver = format!("V_{len}");
+            assert_eq!(v.name(), name.as_bytes());
+            assert_eq!(v.gnu, gnu_hash(name.as_bytes()));
+            assert_eq!(v.version(), Some(ver.as_bytes()));
+        }
     }
 
     #[test]

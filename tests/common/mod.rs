@@ -121,6 +121,7 @@ impl CFixture {
 fn recipe(name: &str) -> Recipe {
     let c = match name {
         "basic" => CFixture::plain("basic.c"),
+        "reuse" => CFixture::plain("reuse.c"),
         "order" => CFixture::linked("order.c", &["-Wl,-init=order_init", "-Wl,-fini=order_fini"]),
         "chain_c" => CFixture {
             version_script: Some("chain_c.map"),

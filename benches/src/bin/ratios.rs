@@ -33,7 +33,17 @@ fn main() {
     let r = compare(sd, || {
         black_box(glibc::open_lookup_close(black_box(&ctiny), &name));
     });
-    println!("{}", row("tiny open+lookup+close", "staticdl", "glibc", &r, Some(0.5)));
+    println!("{}", row("tiny open+lookup+close", "staticdl", "glibc", &r, Some(0.75)));
+    let reuse = opts.clone().reuse_mappings(true);
+    let r = compare(
+        || {
+            black_box(ns::open_lookup_close(black_box(&tiny), &reuse, TINY_FN));
+        },
+        || {
+            black_box(glibc::open_lookup_close(black_box(&ctiny), &name));
+        },
+    );
+    println!("{}", row("tiny open+lookup+close", "staticdl reuse_mappings", "glibc", &r, Some(0.75)));
     let r = compare(sd, || {
         black_box(libloading_peer::open_lookup_close(black_box(&tiny), b"tiny_add\0"));
     });
@@ -90,8 +100,8 @@ fn main() {
         let dlsym = || {
             black_box(d5k.sym(black_box(&c)));
         };
-        println!("{}", row(&case, "staticdl symbol(&str)", "dlsym", &compare(by_str, dlsym), Some(0.25)));
-        println!("{}", row(&case, "staticdl lookup_here(const)", "dlsym", &compare(by_const, dlsym), Some(0.25)));
+        println!("{}", row(&case, "staticdl symbol(&str)", "dlsym", &compare(by_str, dlsym), Some(0.4)));
+        println!("{}", row(&case, "staticdl lookup_here(const)", "dlsym", &compare(by_const, dlsym), Some(0.4)));
         let r = compare(by_str, || {
             // SAFETY: only turned into an address.
             black_box(unsafe { l5k.get::<*mut std::ffi::c_void>(black_box(c0.as_bytes())) }.ok().map(|s| *s as usize));
@@ -141,7 +151,7 @@ fn main() {
     let r = compare(sd_h, || {
         black_box(glibc::open_lookup_close(black_box(&cheavy), &hname));
     });
-    println!("{}", row("heavy open+close (22,002 relocs, 2 deps)", "staticdl", "glibc", &r, Some(0.6)));
+    println!("{}", row("heavy open+close (22,002 relocs, 2 deps)", "staticdl", "glibc", &r, Some(0.8)));
     let r = compare(sd_h, || {
         black_box(libloading_peer::open_lookup_close(black_box(&heavy), b"heavy_sum\0"));
     });
@@ -169,8 +179,8 @@ fn main() {
         let r = compare(sd_sq, || {
             black_box(glibc::open_lookup_close(black_box(&csq), &sname));
         });
-        println!("{}", row("libsqlite3 open+close", "staticdl + host glibc", "glibc", &r, Some(0.6)));
-        provider(&sq, "sqlite3_libversion", "libsqlite3 open+close", Some(0.6), || {
+        println!("{}", row("libsqlite3 open+close", "staticdl + host glibc", "glibc", &r, Some(0.85)));
+        provider(&sq, "sqlite3_libversion", "libsqlite3 open+close", Some(0.85), || {
             black_box(glibc::open_lookup_close(black_box(&csq), &sname));
         });
         let r = compare(sd_sq, || {

@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! syscalls <loader> <case> <cycles>
-//!   loader: staticdl | staticdl_facade | staticdl_provider | glibc | libloading | elf_loader | replay_staticdl | replay_glibc
+//!   loader: staticdl | staticdl_reuse (closed objects' reservations kept) | staticdl_facade | staticdl_provider | glibc | libloading | elf_loader | replay_staticdl | replay_glibc
 //!   case:   tiny | tiny_libc | heavy | reopen | sqlite
 //! ```
 //! `reopen` opens the tiny plugin while a handle to it is held (the re-open path).
@@ -22,7 +22,7 @@ use staticdl_bench::*;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() != 4 {
-        eprintln!("usage: syscalls <staticdl|staticdl_facade|staticdl_provider|glibc|libloading|elf_loader|replay_staticdl|replay_glibc> <tiny|tiny_libc|heavy|reopen|sqlite> <cycles>");
+        eprintln!("usage: syscalls <staticdl|staticdl_reuse|staticdl_facade|staticdl_provider|glibc|libloading|elf_loader|replay_staticdl|replay_glibc> <tiny|tiny_libc|heavy|reopen|sqlite> <cycles>");
         std::process::exit(2);
     }
     let (loader, case) = (args[1].as_str(), args[2].as_str());
@@ -39,13 +39,14 @@ fn main() {
     // no loader pays for loading it (staticdl's glibc provider holds it anyway).
     let _libm = (case == "sqlite").then(|| glibc::Dl::open(c"libm.so.6"));
     let mut cycle: Box<dyn FnMut()> = match loader {
-        "staticdl" => {
+        "staticdl" | "staticdl_reuse" => {
             // The glibc-built objects get the host's glibc (bench-local provider).
             let opts = if matches!(case, "tiny_libc" | "sqlite") {
                 ns::options_with_host_glibc()
             } else {
                 ns::options()
-            };
+            }
+            .reuse_mappings(loader == "staticdl_reuse");
             let held = reopen.then(|| ns::open(&path, &opts));
             Box::new(move || {
                 let a = ns::open_lookup_close(&path, &opts, sym);

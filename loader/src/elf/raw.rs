@@ -233,10 +233,38 @@ impl Raw<u8> {
         let off = off as usize;
         let b = self.bytes();
         match b.get(off..off.wrapping_add(name.len()).wrapping_add(1)) {
-            Some(s) => s[..name.len()] == *name && s[name.len()] == 0,
+            Some(s) => s[name.len()] == 0 && bytes_eq(&s[..name.len()], name),
             None => false,
         }
     }
+}
+
+/// Whether `a == b`, eight bytes a step: symbol names are short, and a call of
+/// libc's `bcmp` costs more than comparing them.
+#[inline]
+pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut x, mut y) = (a, b);
+    while let (Some((xw, xr)), Some((yw, yr))) =
+        (x.split_first_chunk::<8>(), y.split_first_chunk::<8>())
+    {
+        if u64::from_ne_bytes(*xw) != u64::from_ne_bytes(*yw) {
+            return false;
+        }
+        (x, y) = (xr, yr);
+    }
+    if let (Some((xw, xr)), Some((yw, yr))) =
+        (x.split_first_chunk::<4>(), y.split_first_chunk::<4>())
+    {
+        if u32::from_ne_bytes(*xw) != u32::from_ne_bytes(*yw) {
+            return false;
+        }
+        (x, y) = (xr, yr);
+    }
+    // At most three bytes: a loop, not a call of `bcmp`.
+    x.iter().zip(y).all(|(p, q)| p == q)
 }
 
 /// The index of the first NUL byte of `b`, scanning eight bytes a step (symbol
@@ -287,6 +315,23 @@ pub(crate) use object::elf::{
 #[cfg(test)]
 mod tests {
     use super::nul_position;
+
+    #[test]
+    fn bytes_eq_agrees_with_slice_equality() {
+        let base: Vec<u8> = (0..40u8).collect();
+        for len in 0..=base.len() {
+            let a = &base[..len];
+            assert!(super::bytes_eq(a, &base[..len]));
+            for i in 0..len {
+                let mut b = a.to_vec();
+                b[i] ^= 0x80;
+                assert!(!super::bytes_eq(a, &b), "len {len} differs at {i}");
+            }
+            if len > 0 {
+                assert!(!super::bytes_eq(a, &base[..len - 1]));
+            }
+        }
+    }
 
     #[test]
     fn nul_position_finds_the_first_zero_at_every_offset() {

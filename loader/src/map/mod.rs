@@ -28,15 +28,21 @@ use std::ffi::c_void;
 use std::os::fd::BorrowedFd;
 use std::path::Path;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustix::mm::{MapFlags, MprotectFlags, ProtFlags};
 
 use crate::elf::{page_ceil, page_floor, Image, LoadSegment, Prot, PAGE};
 use crate::error::{Error, ErrorKind, Result};
 
+mod reuse;
 mod view;
 
+pub use reuse::release_closed_mappings;
+pub(crate) use reuse::SLOTS as REUSE_SLOTS;
 pub(crate) use view::{Target, View};
+
+use crate::file::FileId;
 
 /// Writable file-backed segments up to this size are populated at map time: their
 /// pages hold relocations (RELRO, GOT, data with pointers) and would otherwise take
@@ -54,6 +60,12 @@ pub(crate) struct Mapping {
     loads: Box<[LoadSegment]>,
     /// The image's page-aligned span in virtual addresses.
     span: (u64, u64),
+    /// The file and path to keep the reservation for when this mapping is
+    /// dropped (`reuse.rs`); `None`: unmapped on drop.
+    reuse: Option<(FileId, std::path::PathBuf)>,
+    /// Set once the object's load went through ([`Mapping::keep_when_closed`]):
+    /// a failed or dry load is always unmapped.
+    keep: AtomicBool,
 }
 
 // SAFETY: a `Mapping` is a plain owned address range; nothing in it is tied to the
@@ -101,10 +113,25 @@ fn map_err(path: &Path, op: &'static str, e: rustix::io::Errno) -> Error {
 }
 
 impl Mapping {
-    /// Map every `PT_LOAD` of `image` from `fd`.
+    /// Map every `PT_LOAD` of `image` from `fd`. With `reuse` (the file's
+    /// identity), a kept reservation of the same file and layout is taken instead
+    /// of a new one, and this mapping is kept for the next load when dropped.
     ///
-    /// On error nothing stays mapped: the reservation is dropped, which unmaps it.
-    pub fn new(path: &Path, fd: BorrowedFd<'_>, image: &Image) -> Result<Mapping> {
+    /// On error nothing stays mapped: the reservation is dropped, which unmaps it
+    /// (or keeps it, advised back to the file, as any dropped mapping).
+    pub fn new(
+        path: &Path,
+        fd: BorrowedFd<'_>,
+        image: &Image,
+        reuse: Option<FileId>,
+    ) -> Result<Mapping> {
+        let keep = reuse.map(|id| (id, path.to_path_buf()));
+        if let Some(id) = reuse {
+            if let Some(c) = reuse::take(id, path, &image.loads, (image.span_start, image.span_end))
+            {
+                return Self::reused(path, image, c, keep);
+            }
+        }
         let span = usize::try_from(image.span())
             .map_err(|_| Error::malformed(path, "image span does not fit the address space", 0))?;
         let first = image.loads[0];
@@ -148,6 +175,8 @@ impl Mapping {
             bias,
             loads: image.loads.clone().into_boxed_slice(),
             span: (image.span_start, image.span_end),
+            reuse: keep,
+            keep: AtomicBool::new(false),
         };
         let displacement = first.vaddr.wrapping_sub(first.offset);
         let mut prev_end = None;
@@ -171,21 +200,50 @@ impl Mapping {
                     mapping.map_file(path, fd, seg)?;
                 }
             }
-            mapping.zero_bss(path, seg, i == 0 || in_reservation || seg.filesz > 0)?;
+            mapping.zero_bss(path, seg, i == 0 || in_reservation || seg.filesz > 0, true)?;
             prev_end = Some(page_ceil(seg.end()).unwrap_or(u64::MAX));
         }
         Ok(mapping)
     }
 
-    /// Give the file pages of `seg`, which the reservation maps already, the
-    /// segment's protection; a writable one of several pages is prefaulted for
-    /// writing (relocation writes most of its pages), where the kernel can.
-    fn protect_file_pages(&self, path: &Path, seg: &LoadSegment) -> Result<()> {
+    /// A kept reservation of the same file and layout, made ready as a fresh one:
+    /// its pages already read the file (or are zero), every segment and gap has
+    /// its protection but `PT_GNU_RELRO`, which is made writable again; the tails
+    /// of last file pages are zeroed and writable segments prefaulted as when
+    /// mapping anew.
+    fn reused(
+        path: &Path,
+        image: &Image,
+        c: reuse::Closed,
+        keep: Option<(FileId, std::path::PathBuf)>,
+    ) -> Result<Mapping> {
+        let mapping = Mapping {
+            ptr: c.ptr,
+            len: c.len,
+            bias: (c.ptr.as_ptr() as usize).wrapping_sub(image.span_start as usize),
+            loads: c.loads,
+            span: c.span,
+            reuse: keep,
+            keep: AtomicBool::new(false),
+        };
+        if let Some(relro) = image.relro {
+            mapping.relro_writable(path, relro, true)?;
+        }
+        for seg in image.loads.iter() {
+            if seg.filesz > 0 {
+                mapping.populate_writable(seg);
+            }
+            mapping.zero_bss(path, seg, seg.filesz > 0, false)?;
+        }
+        Ok(mapping)
+    }
+
+    /// Prefault the file pages of writable `seg` for writing, if it has several
+    /// (relocation writes most of them; one populate costs less than a fault per
+    /// page), where the kernel can.
+    fn populate_writable(&self, seg: &LoadSegment) {
         let start = page_floor(seg.vaddr);
         let end = page_ceil(seg.vaddr + seg.filesz).unwrap_or(u64::MAX);
-        if seg.prot != self.loads[0].prot {
-            self.protect(path, start, end - start, Some(seg.prot))?;
-        }
         if seg.prot.write && end - start > PAGE && end - start <= POPULATE_LIMIT {
             // SAFETY: [start, end) lies inside the span this `Mapping` owns and is
             // writable; prefaulting it changes no contents.
@@ -197,6 +255,18 @@ impl Mapping {
                 )
             };
         }
+    }
+
+    /// Give the file pages of `seg`, which the reservation maps already, the
+    /// segment's protection; a writable one of several pages is prefaulted for
+    /// writing (relocation writes most of its pages), where the kernel can.
+    fn protect_file_pages(&self, path: &Path, seg: &LoadSegment) -> Result<()> {
+        let start = page_floor(seg.vaddr);
+        let end = page_ceil(seg.vaddr + seg.filesz).unwrap_or(u64::MAX);
+        if seg.prot != self.loads[0].prot {
+            self.protect(path, start, end - start, Some(seg.prot))?;
+        }
+        self.populate_writable(seg);
         Ok(())
     }
 
@@ -230,9 +300,16 @@ impl Mapping {
     }
 
     /// Zero the part of `seg` past `p_filesz`: the tail of the last file page, and
-    /// anonymous pages for the rest. `file_mapped` says whether the segment's file
-    /// pages are mapped (false only for a segment with no file contents at all).
-    fn zero_bss(&self, path: &Path, seg: &LoadSegment, file_mapped: bool) -> Result<()> {
+    /// (with `map_anon`) anonymous pages for the rest. `file_mapped` says whether
+    /// the segment's file pages are mapped (false only for a segment with no file
+    /// contents at all).
+    fn zero_bss(
+        &self,
+        path: &Path,
+        seg: &LoadSegment,
+        file_mapped: bool,
+        map_anon: bool,
+    ) -> Result<()> {
         if seg.memsz == seg.filesz {
             return Ok(());
         }
@@ -261,7 +338,7 @@ impl Mapping {
             }
         }
         let anon_end = page_ceil(seg.end()).unwrap_or(u64::MAX);
-        if anon_end > anon_start {
+        if map_anon && anon_end > anon_start {
             // SAFETY: [anon_start, anon_end) lies inside the owned span; replacing it
             // with fresh zero pages invalidates no Rust reference.
             unsafe {
@@ -336,6 +413,13 @@ impl Mapping {
         self.bias.wrapping_add(vaddr as usize)
     }
 
+    /// Keep the reservation for the next load of the same file when this mapping
+    /// is dropped (if it was made with a file identity): called once the load
+    /// went through.
+    pub fn keep_when_closed(&self) {
+        self.keep.store(true, Ordering::Relaxed);
+    }
+
     /// Start address and length of the whole reservation.
     pub fn range(&self) -> (usize, usize) {
         (self.ptr.as_ptr() as usize, self.len)
@@ -344,6 +428,30 @@ impl Mapping {
 
 impl Drop for Mapping {
     fn drop(&mut self) {
+        let keep = *self.keep.get_mut();
+        if let Some((id, path)) = self.reuse.take().filter(|_| keep) {
+            // SAFETY: this `Mapping` owns [ptr, ptr + len) and nothing refers to
+            // it any more; dropping its pages only makes them read the file (or
+            // zero) again. Refused (locked pages), the span is unmapped below.
+            let advised = unsafe {
+                rustix::mm::madvise(
+                    self.ptr.as_ptr(),
+                    self.len,
+                    rustix::mm::Advice::LinuxDontNeed,
+                )
+            };
+            if advised.is_ok() {
+                reuse::put(reuse::Closed {
+                    ptr: self.ptr,
+                    len: self.len,
+                    id,
+                    path,
+                    loads: std::mem::take(&mut self.loads),
+                    span: self.span,
+                });
+                return;
+            }
+        }
         // SAFETY: this `Mapping` owns [ptr, ptr + len); once dropped, nothing may
         // refer to it (modules keep their `Mapping` until after fini ran).
         let _ = unsafe { rustix::mm::munmap(self.ptr.as_ptr(), self.len) };

@@ -16,7 +16,8 @@
 //! executable's `DT_DEBUG` slot.
 #![allow(unsafe_code)]
 
-use std::ffi::{c_char, c_void, CString};
+use std::ffi::{c_char, c_void, CStr};
+use std::sync::Arc;
 use std::sync::Mutex;
 
 /// `struct link_map` (the public part debuggers read).
@@ -109,7 +110,7 @@ pub extern "C" fn staticdl_debug_state() {
 
 /// The chain's owned nodes and names, in list order; index 0 is the executable.
 struct Chain {
-    nodes: Vec<(Box<LinkMap>, CString, usize)>,
+    nodes: Vec<(Box<LinkMap>, Arc<CStr>, usize)>,
 }
 
 // SAFETY: the raw pointers in the nodes point into the chain itself, only touched
@@ -187,9 +188,9 @@ fn set_state(state: i32) {
     staticdl_debug_state();
 }
 
-/// A chain node (links are set by `relink`); the name's heap buffer does not move
-/// when the `CString` does, so `l_name` stays valid.
-fn node(bias: usize, name: CString, ld: usize, key: usize) -> (Box<LinkMap>, CString, usize) {
+/// A chain node (links are set by `relink`); the name's shared buffer does not
+/// move while the node holds it, so `l_name` stays valid.
+fn node(bias: usize, name: Arc<CStr>, ld: usize, key: usize) -> (Box<LinkMap>, Arc<CStr>, usize) {
     let map = Box::new(LinkMap {
         l_addr: bias,
         l_name: name.as_ptr(),
@@ -201,7 +202,7 @@ fn node(bias: usize, name: CString, ld: usize, key: usize) -> (Box<LinkMap>, CSt
 }
 
 /// Add objects: `(bias, path, dynamic address, key)`; `key` identifies the group.
-pub(crate) fn add(objects: &[(usize, &str, usize)], key: usize) {
+pub(crate) fn add(objects: impl Iterator<Item = (usize, Arc<CStr>, usize)>, key: usize) {
     let mut chain = CHAIN.lock().unwrap_or_else(|e| e.into_inner());
     set_state(RT_ADD);
     if chain.nodes.is_empty() {
@@ -209,10 +210,9 @@ pub(crate) fn add(objects: &[(usize, &str, usize)], key: usize) {
         publish(exe.dynamic);
         chain
             .nodes
-            .push(node(exe.bias, CString::default(), exe.dynamic, 0));
+            .push(node(exe.bias, Arc::from(c""), exe.dynamic, 0));
     }
-    for &(bias, path, ld) in objects {
-        let name = CString::new(path.replace('\0', "?")).unwrap_or_default();
+    for (bias, name, ld) in objects {
         chain.nodes.push(node(bias, name, ld, key));
     }
     relink(&mut chain);

@@ -14,7 +14,7 @@
 #![allow(unsafe_code)]
 
 use std::any::Any;
-use std::ffi::{c_char, c_int, c_void, CString};
+use std::ffi::{c_char, c_int, c_void, CStr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 
@@ -55,7 +55,7 @@ struct Entry {
     start: usize,
     len: usize,
     bias: usize,
-    name: CString,
+    name: Arc<CStr>,
     phdr: usize,
     phnum: u16,
     tls_id: usize,
@@ -70,7 +70,9 @@ pub(crate) struct ObjectInfo {
     pub start: usize,
     pub len: usize,
     pub bias: usize,
-    pub path: String,
+    /// The path as C string (NULs replaced), shared by the object list and the
+    /// debugger chain.
+    pub name: Arc<CStr>,
     pub phdr: usize,
     pub phnum: u16,
     pub tls_id: usize,
@@ -81,12 +83,10 @@ pub(crate) struct ObjectInfo {
 /// Add the objects of one group (with their per-object info, in order), filed
 /// under `key`.
 pub(crate) fn register_group(key: usize, owner: Owner, infos: Vec<ObjectInfo>) {
-    let debug: Vec<(usize, &str, usize)> = infos
-        .iter()
-        .map(|i| (i.bias, i.path.as_str(), i.dynamic))
-        .collect();
-    super::debug::add(&debug, key);
-    drop(debug);
+    super::debug::add(
+        infos.iter().map(|i| (i.bias, i.name.clone(), i.dynamic)),
+        key,
+    );
     let mut list = OBJECTS.write().unwrap_or_else(|e| e.into_inner());
     for (index, i) in infos.into_iter().enumerate() {
         list.push(Entry {
@@ -96,7 +96,7 @@ pub(crate) fn register_group(key: usize, owner: Owner, infos: Vec<ObjectInfo>) {
             start: i.start,
             len: i.len,
             bias: i.bias,
-            name: CString::new(i.path.replace('\0', "?")).unwrap_or_default(),
+            name: i.name,
             phdr: i.phdr,
             phnum: i.phnum,
             tls_id: i.tls_id,
