@@ -1,0 +1,1 @@
+//! A cgo Go program, built static with `CC=musl-gcc`.
