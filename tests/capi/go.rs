@@ -60,7 +60,12 @@ fn go_host_loads_a_c_plugin_and_libz_like_glibc() {
         expected.contains("4 requests") && expected.contains("equal true"),
         "the glibc reference run did not do what the test is about:\n{expected}"
     );
-    assert_eq!(expected, got, "differs from glibc:\n{}", diff(&expected, &got));
+    assert_eq!(
+        expected,
+        got,
+        "differs from glibc:\n{}",
+        diff(&expected, &got)
+    );
 
     // Alone in an empty root: the program, the plugin and libz. The glibc
     // reference ran the plugin from its build directory; only that path
@@ -85,9 +90,7 @@ fn go_host_loads_a_c_plugin_and_libz_like_glibc() {
     );
     let expected_rooted = stdout_of(
         "the Go host under glibc",
-        Command::new(&reference)
-            .arg0("/gohost")
-            .arg(&plugin),
+        Command::new(&reference).arg0("/gohost").arg(&plugin),
     )
     .replace(plugin.to_str().unwrap(), "/plugins/libcapi_go_handler.so");
     assert_eq!(

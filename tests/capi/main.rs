@@ -110,3 +110,32 @@ fn c_host_works_in_an_empty_root() {
         diff(&expected, &got)
     );
 }
+
+#[test]
+fn host_and_plugin_headers_share_a_translation_unit() {
+    // Both files are named staticdl.h: the host one comes first on the
+    // include path, the plugin one is found next to nothing but its own
+    // directory, given by -iquote.
+    let mut cmd = Command::new("musl-gcc");
+    cmd.args(["-fsyntax-only", "-Wall", "-Werror"])
+        .arg(format!("-iquote{}", toolchain::abi_include().display()))
+        .args(toolchain::pkg_config(&["--cflags"]))
+        .arg(source("both_headers.c"));
+    toolchain::compile("both_headers.c", &mut cmd);
+    // Each header was really included: the guards of both are defined.
+    let mut probe = Command::new("musl-gcc");
+    probe
+        .args(["-E", "-dM"])
+        .arg(format!("-iquote{}", toolchain::abi_include().display()))
+        .args(toolchain::pkg_config(&["--cflags"]))
+        .arg(source("both_headers.c"));
+    let macros = stdout_of("musl-gcc -E -dM", &mut probe);
+    assert!(
+        macros.contains("#define STATICDL_H"),
+        "the plugin header was not included"
+    );
+    assert!(
+        macros.contains("#define STATICDL_HOST_H"),
+        "the host header was not included"
+    );
+}
