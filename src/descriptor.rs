@@ -8,6 +8,10 @@
 //! memory of the object before it is followed, then `staticdl_abi` validates the
 //! contents. It does not call `init`/`fini` (the plugin does, in `plugin.rs`) or
 //! decide what a mismatch means for a lookup.
+//!
+//! Unsafe code is allowed in this module: it reads a plugin's descriptor from the
+//! address the loader found, through the ABI crate's validating views.
+#![allow(unsafe_code)]
 
 use std::ffi::c_void;
 use std::mem::{align_of, size_of};

@@ -6,6 +6,10 @@
 //! own otherwise), the `static` [`HostApi`] table handed to every plugin's `init`
 //! and the log sink behind it ([`set_log_handler`]). It does not decide what to
 //! load or when (the registry does) or read descriptors (`descriptor.rs`).
+//!
+//! Unsafe code is allowed in this module: the host table's entries are C functions
+//! called by plugins with their own pointers (log messages, the allocator bridge).
+#![allow(unsafe_code)]
 
 use std::alloc::Layout;
 use std::sync::{Arc, RwLock};

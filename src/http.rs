@@ -4,6 +4,10 @@
 //! the plugin and released back to it before the plugin can go). It does not own
 //! the contract's types (`staticdl_abi`, feature `http`), the typed lookup it
 //! relies on (`plugin.rs`), or routing requests (the example server does).
+//!
+//! Unsafe code is allowed in this module: a handler is called with the request and its
+//! reply released through the plugin's function, under the plugin borrow.
+#![allow(unsafe_code)]
 
 use std::fmt;
 use std::marker::PhantomData;

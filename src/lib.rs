@@ -58,8 +58,8 @@
 //! - `http`: the HTTP handler contract ([`abi`]'s `http` feature),
 //!   `Plugin::call_handler` and `Reply`.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![warn(missing_docs)]
+#![deny(unsafe_code, unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
 mod descriptor;
 mod error;
@@ -68,7 +68,6 @@ mod host;
 mod http;
 mod open;
 mod options;
-mod path;
 mod plugin;
 mod registry;
 mod symbol;

@@ -6,8 +6,12 @@
 //! [`OpenOptions::open`], [`forget_failure`]) and the load itself once the registry
 //! has decided to load: loader, descriptor, ABI `init` with the host table. It
 //! does not own the rules of sharing and waiting (`registry.rs`), the options
-//! (`options.rs`), path resolution (`path.rs`) or what a loaded plugin offers
+//! (`options.rs`), path resolution (the loader's `canonicalize`) or what a loaded plugin offers
 //! (`plugin.rs`).
+//!
+//! Unsafe code is allowed in this module: it calls the plugin's `init` with the host
+//! table.
+#![allow(unsafe_code)]
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,7 +20,6 @@ use crate::descriptor;
 use crate::error::{Error, OpenError};
 use crate::host::{namespace, HOST_API};
 use crate::options::OpenOptions;
-use crate::path;
 use crate::plugin::{Inner, Plugin};
 use crate::registry::{per_thread, FileKey, Lease, Panicked, Refusal, Registry};
 
@@ -78,6 +81,20 @@ impl Plugin {
         OpenOptions::new()
     }
 
+    /// Opens a plugin from its file contents in memory — embedded in the host
+    /// with `include_bytes!`, or received over the network — with the default
+    /// options; see [`OpenOptions::open_bytes`].
+    ///
+    /// ```no_run
+    /// static HELLO: &[u8] = &[]; // include_bytes!("libhello.so") in a real host
+    /// let plugin = staticdl::Plugin::open_bytes("libhello.so", HELLO)?;
+    /// assert_eq!(plugin.path(), std::path::Path::new("libhello.so"));
+    /// # Ok::<(), staticdl::Error>(())
+    /// ```
+    pub fn open_bytes(name: &str, bytes: &[u8]) -> Result<Plugin, Error> {
+        OpenOptions::new().open_bytes(name, bytes)
+    }
+
     /// Forgets a remembered failure for `path` and opens it again.
     ///
     /// ```no_run
@@ -104,6 +121,54 @@ impl OpenOptions {
     pub fn open(&self, path: impl AsRef<Path>) -> Result<Plugin, Error> {
         open(path.as_ref(), self)
     }
+
+    /// Opens the plugin whose file contents are `bytes`, known as `name`: the
+    /// bytes go into an anonymous file (`memfd_create`), so this works in an
+    /// empty or read-only root. Its dependencies still come from the libc
+    /// provider and the search path (`$ORIGIN` entries, which have no directory,
+    /// are skipped). The plugin shows `name` as its path, in errors, `dladdr` and
+    /// the debugger's list.
+    ///
+    /// The registry files it under `name`: while a plugin opened under a name is
+    /// loaded, opening the same name again returns it (its init ran once) without
+    /// reading the new bytes; a failure is remembered under the name as for a
+    /// path.
+    ///
+    /// ```no_run
+    /// static HELLO: &[u8] = &[]; // include_bytes!("libhello.so") in a real host
+    /// let plugin = staticdl::OpenOptions::new().keep_loaded(true).open_bytes("libhello.so", HELLO)?;
+    /// # Ok::<(), staticdl::Error>(())
+    /// ```
+    pub fn open_bytes(&self, name: &str, bytes: &[u8]) -> Result<Plugin, Error> {
+        let requested = Path::new(name);
+        let file = FileKey {
+            canonical: requested.to_path_buf(),
+            id: memory_id(name),
+        };
+        let found = PLUGINS.open(requested, file, self.keep_loaded, |key, lease| {
+            let lib = namespace()
+                .load_bytes(name, bytes, &self.load_options())
+                .map_err(|error| OpenError::Load {
+                    error,
+                    object: key.to_path_buf(),
+                })?;
+            bring_up(requested, key, lib, lease)
+        });
+        answer(requested, found)
+    }
+}
+
+/// The identity the registry files a plugin opened from memory under: derived
+/// from its name, on a device number no file system has.
+fn memory_id(name: &str) -> staticdl_loader::FileId {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    staticdl_loader::FileId {
+        dev: u64::MAX,
+        ino: h,
+    }
 }
 
 /// Forgets a remembered failure for `path` (as requested before, or any path to
@@ -121,7 +186,7 @@ impl OpenOptions {
 pub fn forget_failure(path: impl AsRef<Path>) -> bool {
     let requested = path.as_ref();
     PLUGINS.forget_failure(requested, || {
-        path::canonicalize(requested)
+        staticdl_loader::canonicalize(requested)
             .ok()
             .map(|(canonical, id)| FileKey { canonical, id })
     })
@@ -157,7 +222,7 @@ fn open(requested: &Path, options: &OpenOptions) -> Result<Plugin, Error> {
     if let Some(found) = PLUGINS.find_by_request(requested, keep) {
         return answer(requested, found);
     }
-    let (canonical, id) = path::canonicalize(requested)
+    let (canonical, id) = staticdl_loader::canonicalize(requested)
         .map_err(|source| Error::open(requested, Arc::new(OpenError::Path { source }), false))?;
     let file = FileKey { canonical, id };
     let found = PLUGINS.open(requested, file, keep, |key, lease| {
@@ -180,6 +245,18 @@ fn load(
             error,
             object: canonical.to_path_buf(),
         })?;
+    bring_up(requested, canonical, lib, lease)
+}
+
+/// A loaded object as a plugin: its descriptor read and checked, its ABI `init`
+/// called with the host table. On error the object is unloaded (its handle
+/// dropped) and its `fini` is not called.
+fn bring_up(
+    requested: &Path,
+    canonical: &Path,
+    lib: staticdl_loader::Library,
+    lease: Lease,
+) -> Result<Arc<Inner>, OpenError> {
     let (descriptor, fini) = match descriptor::read(&lib)? {
         None => (None, None),
         Some(read) => {

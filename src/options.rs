@@ -196,6 +196,38 @@ impl OpenOptions {
         self
     }
 
+    /// Make the host executable's exported symbols (what it was linked to export
+    /// with `-rdynamic`/`--export-dynamic` or `--dynamic-list`) visible to the
+    /// plugin's imports, as glibc's global scope does: after the C library the
+    /// libc provider answers, before the plugin and its dependencies (default
+    /// false). An interpreter's C modules (Lua's `lfs.so` importing `lua_*`) need
+    /// it. A static-pie host must be linked with the exports for there to be any.
+    ///
+    /// ```
+    /// let opts = staticdl::OpenOptions::new().export_executable_symbols(true);
+    /// # let _ = opts;
+    /// ```
+    pub fn export_executable_symbols(mut self, yes: bool) -> Self {
+        self.load.executable_symbols = yes;
+        self
+    }
+
+    /// Bind function imports that nothing defines to traps instead of refusing
+    /// the plugin: it loads, and a call of such a function writes
+    /// `staticdl: <object>: call of unresolved function <name>` and aborts the
+    /// process (glibc's `RTLD_LAZY` analogue, made per symbol). Data imports that
+    /// nothing defines still refuse the plugin. Default false: the open fails
+    /// naming every missing import.
+    ///
+    /// ```
+    /// let opts = staticdl::OpenOptions::new().trap_unresolved(true);
+    /// # let _ = opts;
+    /// ```
+    pub fn trap_unresolved(mut self, yes: bool) -> Self {
+        self.load.trap_unresolved = yes;
+        self
+    }
+
     /// Never unload the plugin, as Go's `plugin` package never does: the registry
     /// keeps a handle, so dropping or closing every other handle runs no `fini`
     /// and unmaps nothing (default false).

@@ -8,6 +8,10 @@
 //! `Plugin::retry` are defined there), decide whether to load or wait (the
 //! registry does), parse descriptors (`descriptor.rs`) or call handlers
 //! (`http.rs`).
+//!
+//! Unsafe code is allowed in this module: lookups turn checked addresses into typed
+//! values, and the last handle calls the plugin's `fini`.
+#![allow(unsafe_code)]
 
 use std::ffi::c_void;
 use std::path::{Path, PathBuf};

@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::ThreadId;
 
-use crate::path::FileId;
+use staticdl_loader::FileId;
 
 use self::fnv::Fnv;
 

@@ -8,6 +8,10 @@
 //!
 //! [`Plugin`]: crate::Plugin
 //! [`FnSignature`]: staticdl_abi::FnSignature
+//!
+//! Unsafe code is allowed in this module: a `Symbol` holds a typed function or data
+//! pointer of a loaded plugin and calls through it under the plugin borrow.
+#![allow(unsafe_code)]
 
 use std::ffi::c_void;
 use std::fmt;

@@ -577,3 +577,32 @@ fn glibc_linked_system_library_opens_with_the_default_libc_provider() {
         "libz.so.1 declares DT_NEEDED libc.so.6"
     );
 }
+
+/// A plugin opened from its bytes in memory: no file is read at open, the
+/// plugin is known by the name given (path, errors, the kernel's mapping list),
+/// the same name opens the same plugin, and unloading leaves nothing mapped.
+#[test]
+fn a_plugin_opens_from_memory_under_its_name() {
+    let bytes = fs::read(common::fixture("abi_hello")).unwrap();
+    let name = "abi-hello-from-memory.so";
+    let p = Plugin::open_bytes(name, &bytes).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.path(), Path::new(name));
+    assert_eq!(p.descriptor().map(|d| d.name()), Some("abi_hello"));
+    let add = p.get::<extern "C" fn(i32, i32) -> i32>("add").unwrap();
+    assert_eq!(add.call(20, 22), 42);
+    let memfd = format!("/memfd:{name}");
+    let maps = || fs::read_to_string("/proc/self/maps").unwrap();
+    assert!(maps().contains(&memfd), "the anonymous file is mapped");
+    // The same name is the same plugin, whatever bytes come with it.
+    let again = Plugin::open_bytes(name, b"not even ELF").unwrap();
+    assert!(Plugin::same(&p, &again));
+    drop((add, again));
+    assert!(p.close());
+    assert!(
+        !maps().contains(&memfd),
+        "left mapped after the last handle"
+    );
+    // Bad bytes: a clean error naming the object.
+    let e = Plugin::open_bytes("garbage.so", b"not even ELF").unwrap_err();
+    assert_eq!(e.to_string(), "open(\"garbage.so\"): not an ELF file");
+}

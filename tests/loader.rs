@@ -630,3 +630,87 @@ fn trapped_unresolved_functions_report_and_abort_when_called() {
         "{e}"
     );
 }
+
+/// With `record_imports`, each object tells where each of its imports was bound:
+/// another object of the load, the host, the loader itself, or nowhere (weak).
+#[test]
+fn imports_are_reported_with_where_they_bound() {
+    let ns = Namespace::new();
+    let lib = ns
+        .load(
+            common::fixture("chain_a"),
+            &opts().run_code(false).record_imports(true),
+        )
+        .unwrap();
+    let imports = lib.imports();
+    let find = |name: &str| {
+        imports
+            .iter()
+            .find(|i| i.name == name)
+            .unwrap_or_else(|| panic!("{name} not reported in {imports:?}"))
+    };
+    assert_eq!(find("host_record").bound, staticdl_loader::BoundTo::Host);
+    let b = find("chain_b_value");
+    assert_eq!(
+        b.bound,
+        staticdl_loader::BoundTo::Object(common::fixture("chain_b"))
+    );
+    // Nothing is recorded twice, and only undefined symbols are imports.
+    let mut names: Vec<&str> = imports.iter().map(|i| i.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), imports.len());
+    assert!(!names.contains(&"chain_a_total"));
+    // Without the option nothing is kept.
+    drop(lib);
+    let plain = ns
+        .load(common::fixture("chain_a"), &opts().run_code(false))
+        .unwrap();
+    assert!(plain.imports().is_empty());
+}
+
+extern "C" fn host_sub(a: i32, b: i32) -> i32 {
+    a - b
+}
+
+/// A bind hook puts its own address into a PLT slot at load time, and
+/// `Library::rebind` rewrites the slot of a loaded object later (RELRO opened
+/// for the write): attaching to and detaching from a loaded object.
+#[test]
+fn bind_hooks_and_rebinding_redirect_plt_slots() {
+    use staticdl_loader::{BindRequest, SlotKind};
+    let sub = host_sub as extern "C" fn(i32, i32) -> i32 as usize;
+    let add = host_add as extern "C" fn(i32, i32) -> i32 as usize;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let hooked = opts().bind_hook(std::sync::Arc::new(move |b: &BindRequest<'_>| {
+        log.lock()
+            .unwrap()
+            .push((b.symbol.to_vec(), b.slot, b.target));
+        (b.symbol == b"host_add").then_some(sub)
+    }));
+    let ns = Namespace::new();
+    let lib = ns.load(common::fixture("hostimport"), &hooked).unwrap();
+    // SAFETY: `int hostimport_call(int, int)`.
+    let f: extern "C" fn(i32, i32) -> i32 = unsafe { func(&lib, "hostimport_call") };
+    assert_eq!(f(7, 2), (7 - 2) * 2, "the hook's function is called");
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen.contains(&(b"host_add".to_vec(), SlotKind::Plt, add)),
+        "the hook saw the PLT slot bound to host_add: {seen:?}"
+    );
+    // Detach: the slot holds the hook's address; put the original back.
+    let n = lib
+        .rebind(|b: &BindRequest<'_>| (b.target == sub).then_some(add))
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(f(7, 2), (7 + 2) * 2, "the original is called again");
+    // Attach again, and a hook that changes nothing writes nothing.
+    assert_eq!(
+        lib.rebind(|b: &BindRequest<'_>| (b.target == add).then_some(sub))
+            .unwrap(),
+        1
+    );
+    assert_eq!(f(7, 2), 10);
+    assert_eq!(lib.rebind(|_: &BindRequest<'_>| None).unwrap(), 0);
+}

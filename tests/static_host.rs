@@ -10,7 +10,14 @@ use std::process::Command;
 #[test]
 fn static_musl_host_runs_the_whole_life_cycle() {
     // Build every fixture the host uses first.
-    for f in ["basic", "order", "chain_a", "nostd", "undefined"] {
+    for f in [
+        "basic",
+        "order",
+        "chain_a",
+        "nostd",
+        "undefined",
+        "exeimport",
+    ] {
         common::fixture(f);
     }
     let host = common::static_host();
@@ -40,7 +47,15 @@ fn static_musl_host_runs_the_whole_life_cycle() {
         "undefined={}: undefined symbols no_such_symbol_anywhere, another_missing_symbol",
         common::fixture("undefined").display()
     );
+    let exeimport_without = format!(
+        "exeimport_without={}: undefined symbol static_host_export",
+        common::fixture("exeimport").display()
+    );
     let expected = [
+        // The executable's own export (10 * 4), found only with its symbols in
+        // scope.
+        &exeimport_without,
+        "exeimport_call=41",
         "basic_add=5",
         "basic_counter=42",
         "basic_ifunc=21",
@@ -68,7 +83,14 @@ fn static_musl_host_runs_the_whole_life_cycle() {
 /// `r_debug` list through the executable's `DT_DEBUG` slot.
 #[test]
 fn gdb_lists_plugins_in_a_static_host() {
-    for f in ["basic", "order", "chain_a", "nostd", "undefined"] {
+    for f in [
+        "basic",
+        "order",
+        "chain_a",
+        "nostd",
+        "undefined",
+        "exeimport",
+    ] {
         common::fixture(f);
     }
     let host = common::static_host();
@@ -113,7 +135,14 @@ fn gdb_lists_plugins_in_a_static_host() {
 /// the host exports it and `_r_debug` in `.dynsym`, which `strip` keeps.
 #[test]
 fn gdb_pending_breakpoint_in_a_plugin_of_a_stripped_static_host() {
-    for f in ["basic", "order", "chain_a", "nostd", "undefined"] {
+    for f in [
+        "basic",
+        "order",
+        "chain_a",
+        "nostd",
+        "undefined",
+        "exeimport",
+    ] {
         common::fixture(f);
     }
     let stripped = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("static_host-stripped");

@@ -2,6 +2,10 @@
 //!
 //! Owns: [`HostAllocator`]. Does not own: the table or the slot it is read from
 //! (`host.rs`).
+//!
+//! Unsafe code is allowed in this module: it implements `GlobalAlloc` over the host
+//! table's allocation functions.
+#![allow(unsafe_code)]
 
 use core::alloc::{GlobalAlloc, Layout};
 

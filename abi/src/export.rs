@@ -25,6 +25,10 @@
 //! there is nothing to catch: a panic calls the plugin's `#[panic_handler]`, which
 //! must not return. Even with `panic = "unwind"`, an unwind reaching an `extern "C"`
 //! wrapper aborts the process (Rust 1.81+) rather than crossing into the host.
+//!
+//! Unsafe code is allowed in this module: the export wrappers the macro generates are C
+//! entry points that read the caller's pointers and build the descriptor's raw tables.
+#![allow(unsafe_code)]
 
 /// Declares a plugin: emits the `#[no_mangle]` descriptor `STATICDL_PLUGIN` and one
 /// `#[no_mangle] extern "C"` wrapper per export.

@@ -10,6 +10,10 @@
 //!
 //! A null pointer with a length of zero is always read as the empty slice, because
 //! that is what C code naturally writes for "nothing".
+//!
+//! Unsafe code is allowed in this module: the FFI value types are views of raw pointer
+//! and length pairs that cross the boundary.
+#![allow(unsafe_code)]
 
 use core::fmt;
 use core::marker::PhantomData;

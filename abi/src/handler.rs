@@ -17,6 +17,11 @@
 //!   `release(response)` exactly once, on the same thread or another, before the
 //!   plugin is unloaded; it never frees the memory itself. `release == NULL` means
 //!   the memory is static (lives as long as the plugin).
+//!
+//! Unsafe code is allowed in this module: the handler contract passes requests and
+//! responses as raw pointers across the boundary and calls the plugin's release
+//! function.
+#![allow(unsafe_code)]
 
 use core::ffi::c_void;
 use core::fmt;

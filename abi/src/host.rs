@@ -13,6 +13,10 @@
 //! appended; a plugin reads a field only when `size` covers it (the accessors such as
 //! [`HostApi::alloc_fn`] do that), so a newer plugin on an older host sees the new
 //! entries as absent instead of reading past the end of the table.
+//!
+//! Unsafe code is allowed in this module: the host table's functions are C function
+//! pointers called with the caller's buffers.
+#![allow(unsafe_code)]
 
 use core::mem::offset_of;
 use core::sync::atomic::{AtomicPtr, Ordering};

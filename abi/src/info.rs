@@ -7,6 +7,10 @@
 //! them trustworthy (`validate.rs`); only that file constructs a [`PluginInfo`].
 //!
 //! [`PluginDescriptor::validate`]: crate::PluginDescriptor::validate
+//!
+//! Unsafe code is allowed in this module: validated descriptor views read the plugin's
+//! tables through the pointers the descriptor holds.
+#![allow(unsafe_code)]
 
 use core::ffi::c_void;
 

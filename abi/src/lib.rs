@@ -78,7 +78,7 @@
 //! ```
 
 #![no_std]
-#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(unsafe_code, unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 // Docs mention `ResponseBuilder` and the handler types, which only exist with
 // `alloc` and `http`.

@@ -8,6 +8,10 @@
 //! Formatted messages are rendered into a stack buffer of [`MESSAGE_MAX`] bytes;
 //! longer ones are cut at a character boundary and end in `...`. Before `init` has
 //! run, or when the host has no log sink, messages are dropped.
+//!
+//! Unsafe code is allowed in this module: log messages are handed to the host table's C
+//! function.
+#![allow(unsafe_code)]
 
 use core::fmt::{self, Write};
 

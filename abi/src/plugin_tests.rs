@@ -2,6 +2,11 @@
 //! descriptor it emits, its wrappers called through the descriptor (after the
 //! signature check) and by symbol name, `init`/`fini`, handlers, and the panic
 //! policy.
+//!
+//! Unsafe code is allowed in this module: the tests define plugins with `plugin!`
+//! (exported, unmangled descriptors) and read what the wrappers wrote through raw
+//! pointers, as a host does.
+#![allow(unsafe_code)]
 
 use core::ffi::c_void;
 use std::string::ToString;

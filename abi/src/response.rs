@@ -7,6 +7,10 @@
 //! headers and body, freed by the plugin's own `release`).
 //!
 //! Does not own: the `#[repr(C)]` types or the host side (`handler.rs`).
+//!
+//! Unsafe code is allowed in this module: responses hand plugin-owned memory to the
+//! host through raw pointers and take it back in their release function.
+#![allow(unsafe_code)]
 
 use crate::handler::{Header, Response, HANDLER_ERROR, HANDLER_OK};
 

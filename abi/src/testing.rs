@@ -1,5 +1,9 @@
 //! Test support: a fake host table that counts allocator calls and records log
 //! messages, and the lock that serialises tests touching the plugin-global host slot.
+//!
+//! Unsafe code is allowed in this module: the helpers stand in for a host, calling
+//! exports and release functions through raw pointers.
+#![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::string::String;

@@ -8,6 +8,10 @@
 //! finding the descriptor (the loader's symbol lookup), calling `init` / `fini` at
 //! the right time, or keeping the plugin loaded while views and function pointers
 //! are in use — all the facade's job.
+//!
+//! Unsafe code is allowed in this module: a descriptor is read from an address the host
+//! found in a loaded object, field by field, before anything of it is trusted.
+#![allow(unsafe_code)]
 
 use core::ffi::c_void;
 use core::fmt;

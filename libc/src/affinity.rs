@@ -13,6 +13,10 @@
 //!
 //! Unsafe code is allowed in this module: these are C entry points taking the
 //! caller's pointers, and the trampoline hands a heap block across threads.
+//!
+//! Unsafe code is allowed in this module: these are C entry points taking the caller's
+//! pointers, and the trampoline hands a heap block across threads.
+#![allow(unsafe_code)]
 
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void};

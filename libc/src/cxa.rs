@@ -13,6 +13,10 @@
 //!
 //! Per-thread destructors (`__cxa_thread_atexit_impl`) are the loader runtime's;
 //! this file does not own them.
+//!
+//! Unsafe code is allowed in this module: the exit and fork registries hold and call C
+//! function pointers that plugins registered.
+#![allow(unsafe_code)]
 
 use std::cell::UnsafeCell;
 use std::ffi::{c_int, c_void};

@@ -16,6 +16,11 @@
 //! (found from `dlopen`'s return address). The loader runs initialisers with its
 //! lock released, so an initialiser may `dlopen`, `dlsym` and `dlclose` (its own
 //! object included: it gets its handle back at once).
+//!
+//! Unsafe code is allowed in this module: these are the `<dlfcn.h>` entry points,
+//! taking C strings and writing the caller's structures, and `dl_iterate_phdr` calls
+//! foreign callbacks.
+#![allow(unsafe_code)]
 
 use std::cell::RefCell;
 use std::collections::HashMap;

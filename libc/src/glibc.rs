@@ -43,6 +43,7 @@ pub(super) extern "C" fn malloc_trim(_pad: usize) -> c_int {
 }
 
 #[cfg(test)]
+#[allow(unsafe_code)]
 mod tests {
     use super::*;
     use std::ffi::CStr;

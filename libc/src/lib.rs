@@ -42,8 +42,8 @@
 //! ```
 //!
 #![doc = include_str!("../README.md")]
-#![deny(unsafe_op_in_unsafe_fn)]
-#![warn(missing_docs)]
+#![deny(unsafe_code, unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
 mod affinity;
 mod cxa;
@@ -141,6 +141,8 @@ pub fn symbol(name: &[u8], version: Option<&[u8]>) -> Option<usize> {
 }
 
 #[cfg(target_env = "gnu")]
+// Unsafe: asks the process's glibc (`dlsym`/`dlvsym` with C strings).
+#[allow(unsafe_code)]
 fn host_fallback(name: &[u8], version: Option<&[u8]>) -> Option<usize> {
     use std::ffi::CString;
     if version.is_some_and(|v| v == b"GLIBC_PRIVATE" || !v.starts_with(b"GLIBC_")) {

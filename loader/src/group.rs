@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::thread::ThreadId;
 
+use crate::imports::Import;
 use crate::init;
 use crate::module::Module;
 use crate::options::{ProcessArgs, SymbolSource, UnloadHook};
@@ -69,6 +70,8 @@ pub(crate) struct Group {
     _tlsdesc_args: Vec<Box<TlsIndex>>,
     /// Trap stubs the objects' unresolved imports are bound to.
     _stubs: Vec<StubLease>,
+    /// Where each module's imports were bound (empty unless recorded).
+    pub imports: Vec<Vec<Import>>,
     /// Told about each object's range after fini, before unmap.
     on_unload: Vec<Arc<UnloadHook>>,
 }
@@ -83,6 +86,7 @@ pub(crate) struct Parts {
     #[allow(clippy::vec_box)]
     pub tlsdesc_args: Vec<Box<TlsIndex>>,
     pub stubs: Vec<StubLease>,
+    pub imports: Vec<Vec<Import>>,
     pub on_unload: Vec<Arc<UnloadHook>>,
 }
 
@@ -104,6 +108,7 @@ impl Group {
             _sources: parts.sources,
             _tlsdesc_args: parts.tlsdesc_args,
             _stubs: parts.stubs,
+            imports: parts.imports,
             on_unload: parts.on_unload,
         }
     }

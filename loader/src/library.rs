@@ -122,6 +122,52 @@ impl Library {
         m.view().readable(vaddr, len as u64)
     }
 
+    /// Where each of the object's imports was bound, in the order they were
+    /// first bound; empty unless it was loaded with
+    /// [`LoadOptions::record_imports`](crate::LoadOptions::record_imports).
+    ///
+    /// ```no_run
+    /// # use staticdl_loader::{Namespace, LoadOptions};
+    /// let opts = LoadOptions::new().run_code(false).record_imports(true);
+    /// let lib = Namespace::new().load("/lib/x86_64-linux-gnu/libz.so.1", &opts)?;
+    /// for import in lib.imports() {
+    ///     println!("{import}");
+    /// }
+    /// # Ok::<(), staticdl_loader::Error>(())
+    /// ```
+    pub fn imports(&self) -> &[crate::Import] {
+        self.group
+            .imports
+            .get(self.index)
+            .map_or(&[][..], Vec::as_slice)
+    }
+
+    /// Offer each function binding this object has (its PLT slots, GOT entries
+    /// and 64-bit pointers against a symbol) to `hook`, with the address the slot
+    /// holds now, and write whatever it answers instead: how an interceptor
+    /// attaches to, or detaches from, an object already loaded. RELRO is made
+    /// writable for the writes and read-only again after. Returns how many slots
+    /// changed.
+    ///
+    /// Each slot is one aligned 8-byte store, so a thread calling through it
+    /// meanwhile reaches either the old or the new address.
+    ///
+    /// ```no_run
+    /// # use staticdl_loader::{Namespace, LoadOptions, BindRequest};
+    /// extern "C" fn my_time(_: *mut i64) -> i64 { 1234567890 }
+    /// let lib = Namespace::new().load("/opt/plugins/libclock.so", &LoadOptions::new())?;
+    /// let n = lib.rebind(|b: &BindRequest<'_>| {
+    ///     (b.symbol == b"time").then_some(my_time as extern "C" fn(*mut i64) -> i64 as usize)
+    /// })?;
+    /// # Ok::<(), staticdl_loader::Error>(())
+    /// ```
+    pub fn rebind(
+        &self,
+        hook: impl Fn(&crate::BindRequest<'_>) -> Option<usize>,
+    ) -> crate::Result<usize> {
+        crate::reloc::rebind::<crate::arch::Native>(self.module(), &hook)
+    }
+
     /// The object's `DT_NEEDED` names, in order.
     pub fn needed(&self) -> Vec<String> {
         self.module()

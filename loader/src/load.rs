@@ -23,12 +23,13 @@ use crate::deps;
 use crate::error::{Error, ErrorKind, Result};
 use crate::file::{FileId, OpenFile};
 use crate::group::{Dep, Group, Parts};
+use crate::imports::Import;
 use crate::init;
 use crate::module::Module;
 use crate::options::{LoadOptions, SymbolSource};
 use crate::reloc::Relocator;
 use crate::runtime::tls;
-use crate::scope::{Owner, Scope};
+use crate::scope::{Owner, Scope, Source};
 
 /// An object of an earlier load: its group and its index there.
 pub(crate) type Earlier = (Arc<Group>, usize);
@@ -133,6 +134,7 @@ struct Bound {
     #[allow(clippy::vec_box)]
     tlsdesc_args: Vec<Box<crate::runtime::TlsIndex>>,
     stubs: Vec<crate::runtime::stubs::StubLease>,
+    imports: Vec<Vec<Import>>,
 }
 
 /// A node of the root's search list.
@@ -293,6 +295,16 @@ impl<'a> Load<'a> {
         list
     }
 
+    /// The `DT_NEEDED` name a provided library answers, for reports.
+    fn provided_name(&self, s: &Arc<dyn SymbolSource>) -> Source {
+        let name = self
+            .provided
+            .iter()
+            .find(|(_, x)| Arc::ptr_eq(x, s))
+            .map_or_else(String::new, |(n, _)| n.clone());
+        Source::Provided(name)
+    }
+
     fn loaded_index(&mut self, e: Earlier) -> usize {
         match self
             .loaded
@@ -319,7 +331,22 @@ impl<'a> Load<'a> {
             .collect();
         let mut scope = Scope::default();
         for s in &self.opts.first {
-            scope.push_source(s);
+            scope.push_source(s, Source::Host);
+        }
+        // The executable's exports, as glibc's global scope has them: after the
+        // libraries providers answer, before everything loaded.
+        let exe = if self.opts.executable_symbols {
+            crate::exe_symbols::executable_symbols()
+        } else {
+            None
+        };
+        if let Some(exe) = &exe {
+            for n in list {
+                if let Node::Provided(s) = n {
+                    scope.push_source(s, self.provided_name(s));
+                }
+            }
+            scope.push_source(exe, Source::Executable);
         }
         for &k in &globals {
             let (g, x) = &self.loaded[k];
@@ -332,20 +359,26 @@ impl<'a> Load<'a> {
                     let (g, x) = &self.loaded[*k];
                     scope.push_module(&g.modules[*x], Owner::Loaded(*k))
                 }
-                Node::Provided(s) => scope.push_source(s),
+                Node::Provided(s) => scope.push_source(s, self.provided_name(s)),
             }
         }
         for s in &self.opts.last {
-            scope.push_source(s);
+            scope.push_source(s, Source::Host);
         }
         // What only a dynamic linker defines (`__tls_get_addr`, ...), for every
         // object, whatever the host provides.
-        scope.push_source(&crate::runtime::RTLD);
-        let mut r = Relocator::new(&scope, self.opts.trap_unresolved);
+        scope.push_source(&crate::runtime::RTLD, Source::Loader);
+        let mut r = Relocator::new(
+            &scope,
+            self.opts.trap_unresolved,
+            self.opts.record_imports,
+            &self.opts.bind_hooks,
+        );
         // Dependencies first, as glibc does: the reverse of load order.
         for j in (0..self.new.len()).rev() {
             r.relocate::<Native>(&self.new[j])?;
         }
+        let imports: Vec<Vec<Import>> = self.new.iter().map(|m| r.imports_of(m)).collect();
         let used = r.used_loaded.clone();
         let args = std::mem::take(&mut r.tlsdesc_args);
         let statics = std::mem::take(&mut r.static_modules);
@@ -360,6 +393,7 @@ impl<'a> Load<'a> {
             used,
             tlsdesc_args: args,
             stubs,
+            imports,
         })
     }
 
@@ -406,6 +440,7 @@ impl<'a> Load<'a> {
             used,
             tlsdesc_args,
             stubs,
+            imports,
         } = bound;
         // Keep alive what the new objects depend on or bound to.
         let mut external: Vec<Arc<Group>> = Vec::new();
@@ -430,6 +465,7 @@ impl<'a> Load<'a> {
             sources,
             tlsdesc_args,
             stubs,
+            imports,
             on_unload: self.opts.on_unload.clone(),
         }));
         crate::runtime::register_group(

@@ -137,6 +137,18 @@ pub struct LoadOptions {
     pub trap_unresolved: bool,
     /// Limits against hostile input.
     pub limits: Limits,
+    /// Whether the executable's own exported symbols (its `.dynsym`: what a
+    /// host linked with `-rdynamic` or `--dynamic-list` exports) are in scope, as
+    /// glibc's global scope has them: after the libraries host providers answer
+    /// (so the C library's glibc names keep their provider) and before the
+    /// object and its dependencies (default false).
+    pub executable_symbols: bool,
+    /// Whether each object records where every one of its imports was bound
+    /// ([`Library::imports`](crate::Library::imports); default false).
+    pub record_imports: bool,
+    /// Functions that see each function binding before it is written and may
+    /// replace its address (interceptors); see [`BindHook`](crate::BindHook).
+    pub bind_hooks: Vec<Arc<crate::BindHook>>,
     /// Host symbols looked up before anything loaded.
     pub first: Vec<Arc<dyn SymbolSource>>,
     /// Host symbols looked up after everything loaded.
@@ -162,6 +174,9 @@ impl Default for LoadOptions {
             global: false,
             run_code: true,
             trap_unresolved: false,
+            executable_symbols: false,
+            record_imports: false,
+            bind_hooks: Vec::new(),
             limits: Limits::default(),
             first: Vec::new(),
             last: Vec::new(),
@@ -218,6 +233,42 @@ impl LoadOptions {
     /// ```
     pub fn trap_unresolved(mut self, yes: bool) -> Self {
         self.trap_unresolved = yes;
+        self
+    }
+
+    /// Whether the executable's exported symbols are in scope; see
+    /// [`LoadOptions::executable_symbols`].
+    ///
+    /// ```
+    /// let opts = staticdl_loader::LoadOptions::new().executable_symbols(true);
+    /// assert!(opts.executable_symbols);
+    /// ```
+    pub fn executable_symbols(mut self, yes: bool) -> Self {
+        self.executable_symbols = yes;
+        self
+    }
+
+    /// Whether objects record where each import was bound; see
+    /// [`LoadOptions::record_imports`].
+    ///
+    /// ```
+    /// let opts = staticdl_loader::LoadOptions::new().record_imports(true);
+    /// assert!(opts.record_imports);
+    /// ```
+    pub fn record_imports(mut self, yes: bool) -> Self {
+        self.record_imports = yes;
+        self
+    }
+
+    /// Add a bind hook; see [`BindHook`](crate::BindHook).
+    ///
+    /// ```
+    /// let opts = staticdl_loader::LoadOptions::new()
+    ///     .bind_hook(std::sync::Arc::new(|_: &staticdl_loader::BindRequest<'_>| None));
+    /// assert_eq!(opts.bind_hooks.len(), 1);
+    /// ```
+    pub fn bind_hook(mut self, hook: Arc<crate::BindHook>) -> Self {
+        self.bind_hooks.push(hook);
         self
     }
 

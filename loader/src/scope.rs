@@ -27,8 +27,21 @@ pub(crate) enum Owner {
 pub(crate) enum Entry<'a> {
     /// An ELF object.
     Module(&'a Module, Owner),
-    /// A host symbol source (a resolver, or a provided library).
-    Source(&'a Arc<dyn SymbolSource>),
+    /// A host symbol source, and what it is (for import reports).
+    Source(&'a Arc<dyn SymbolSource>, Source),
+}
+
+/// What a host symbol source in a scope is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// A source the host passed in its options.
+    Host,
+    /// A library a host provider answers a `DT_NEEDED` name with.
+    Provided(String),
+    /// The executable's own exported symbols.
+    Executable,
+    /// The loader's own ABI symbols.
+    Loader,
 }
 
 /// What a name resolved to.
@@ -104,28 +117,32 @@ impl<'a> Scope<'a> {
     }
 
     /// Append a host source unless it is already in the scope.
-    pub fn push_source(&mut self, s: &'a Arc<dyn SymbolSource>) {
+    pub fn push_source(&mut self, s: &'a Arc<dyn SymbolSource>, what: Source) {
         if !self
             .entries
             .iter()
-            .any(|e| matches!(e, Entry::Source(x) if Arc::ptr_eq(x, s)))
+            .any(|e| matches!(e, Entry::Source(x, _) if Arc::ptr_eq(x, s)))
         {
-            self.entries.push(Entry::Source(s));
+            self.entries.push(Entry::Source(s, what));
         }
     }
 
-    /// The first definition of `name` in scope order, and where it is.
-    pub fn lookup(&self, name: &SymbolName<'_>) -> Option<(Result<Binding, BadIfunc>, Owner)> {
-        for e in &self.entries {
+    /// The first definition of `name` in scope order, where it is, and the index
+    /// of the scope entry that defines it.
+    pub fn lookup(
+        &self,
+        name: &SymbolName<'_>,
+    ) -> Option<(Result<Binding, BadIfunc>, Owner, usize)> {
+        for (i, e) in self.entries.iter().enumerate() {
             match e {
                 Entry::Module(m, owner) => {
                     if let Some((_, sym)) = m.find(name) {
-                        return Some((Binding::of(m, &sym), *owner));
+                        return Some((Binding::of(m, &sym), *owner, i));
                     }
                 }
-                Entry::Source(s) => {
+                Entry::Source(s, _) => {
                     if let Some(addr) = s.lookup(name.name(), name.version()) {
-                        return Some((Ok(Binding::Addr(addr)), Owner::Host));
+                        return Some((Ok(Binding::Addr(addr)), Owner::Host, i));
                     }
                 }
             }

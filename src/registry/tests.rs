@@ -59,7 +59,7 @@ macro_rules! registry {
 fn file(name: &str, ino: u64) -> FileKey {
     FileKey {
         canonical: PathBuf::from(format!("/reg/{name}")),
-        id: (1, ino),
+        id: staticdl_loader::FileId { dev: 1, ino },
     }
 }
 

@@ -135,6 +135,7 @@ fn recipe(name: &str) -> Recipe {
             ..CFixture::linked("chain_a.c", RUNPATH_ORIGIN)
         },
         "hostimport" => CFixture::plain("hostimport.c"),
+        "exeimport" => CFixture::plain("exeimport.c"),
         "relr" => CFixture::linked("relr.c", &["-Wl,-z,pack-relative-relocs"]),
         "tls" => CFixture::plain("tls.c"),
         // The same source with TLS descriptors, and with initial-exec TLS.

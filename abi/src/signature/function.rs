@@ -5,6 +5,10 @@
 //! supported arities (`__staticdl_fn_arities!`), which the host's `Symbol::call`
 //! methods are generated from too, so the two can never disagree. Does not own the
 //! argument types (`types.rs`) or checking a declared signature (`compare.rs`).
+//!
+//! Unsafe code is allowed in this module: a checked address becomes a typed function
+//! pointer (`FnSignature::from_addr`).
+#![allow(unsafe_code)]
 
 use core::ffi::c_void;
 

@@ -11,6 +11,10 @@
 //!
 //! Referencing a host function here is also what makes the static linker include
 //! it in a static host: every entry is a real address of the host's own code.
+//!
+//! Unsafe code is allowed in this module: the table takes the addresses of the host's C
+//! functions and variables through `extern` declarations.
+#![allow(unsafe_code)]
 
 use std::sync::OnceLock;
 

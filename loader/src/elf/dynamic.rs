@@ -123,6 +123,19 @@ fn check_u32(path: &Path, what: &str, v: u64, at: u64) -> Result<u32> {
     u32::try_from(v).map_err(|_| Error::malformed(path, format!("{what} out of range"), at))
 }
 
+/// What a dynamic section is read for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// An object to load: everything is validated and used.
+    Load,
+    /// The running executable's own symbol tables, for lookups only: it is a
+    /// PIE, its relocations were applied by its start-up code, and table
+    /// addresses may already be relocated (glibc relocates them in place; musl's
+    /// static start-up does not), so a value at or above `bias` is taken as a
+    /// run-time address.
+    ExecutableSymbols { bias: u64 },
+}
+
 impl Dynamic {
     /// Read and validate the dynamic section at `dynamic` (address, size).
     pub fn read(
@@ -130,6 +143,17 @@ impl Dynamic {
         view: View<'_>,
         dynamic: (u64, u64),
         limits: &Limits,
+    ) -> Result<Dynamic> {
+        Self::read_for(path, view, dynamic, limits, Purpose::Load)
+    }
+
+    /// [`Dynamic::read`] for a given purpose.
+    pub fn read_for(
+        path: &Path,
+        view: View<'_>,
+        dynamic: (u64, u64),
+        limits: &Limits,
+        purpose: Purpose,
     ) -> Result<Dynamic> {
         let mut t = Tags::default();
         let count = dynamic.1 / 16;
@@ -203,6 +227,22 @@ impl Dynamic {
                 "dynamic section has no DT_NULL",
                 dynamic.0,
             ));
+        }
+        if let Purpose::ExecutableSymbols { bias } = purpose {
+            // Only the symbol tables count; their addresses made virtual again.
+            let unrelocate = |v: Option<u64>| v.map(|a| if a >= bias { a - bias } else { a });
+            t = Tags {
+                strtab: unrelocate(t.strtab),
+                strsz: t.strsz,
+                symtab: unrelocate(t.symtab),
+                syment: t.syment,
+                hash: unrelocate(t.hash),
+                gnu_hash: unrelocate(t.gnu_hash),
+                versym: unrelocate(t.versym),
+                verdef: unrelocate(t.verdef),
+                verdefnum: t.verdefnum,
+                ..Tags::default()
+            };
         }
         Self::validate(path, view, t, dynamic.0)
     }

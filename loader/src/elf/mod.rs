@@ -43,7 +43,8 @@ pub(crate) struct Prot {
 }
 
 impl Prot {
-    fn from_flags(flags: u32) -> Self {
+    /// The protection `p_flags` asks for.
+    pub fn from_flags(flags: u32) -> Self {
         Prot {
             read: flags & elf::PF_R.0 != 0,
             write: flags & elf::PF_W.0 != 0,

@@ -8,12 +8,16 @@
 //! every later stage reads and writes the image through (`view.rs`). It does not
 //! read the dynamic section or apply relocations.
 //!
-//! The path is built for few syscalls, because on a virtual machine they dominate the
-//! cost of a load: the reservation *is* the first segment's mapping (as glibc does),
-//! and a later segment whose file offset and protection match what the reservation
-//! already maps there is not mapped a second time. Small writable segments are mapped
-//! with `MAP_POPULATE`, since relocation will write every page of them anyway and one
-//! populate is cheaper than a page fault per page.
+//! The path is built for few and cheap syscalls, because on a virtual machine they
+//! dominate the cost of a load: the reservation *is* the file mapped over the whole
+//! span (as glibc does for its first segment), and a later segment at the same file
+//! displacement (what linkers produce) is not mapped again: its pages only get
+//! their protection (`mprotect`, which splits the one mapping and costs less than a
+//! `MAP_FIXED` mapping). Writable segments of several pages are prefaulted
+//! (`MADV_POPULATE_WRITE`, or `MAP_POPULATE` when mapped on their own), since
+//! relocation will write every page of them anyway and one populate is cheaper than
+//! a page fault per page. Only a segment at another displacement is mapped on its
+//! own; `.bss` beyond the file gets anonymous pages.
 //!
 //! Unsafe code is allowed in this module: `mmap`, `mprotect` and `munmap` of the
 //! object's own reservation, and zeroing the tail of its last file page; every range is
@@ -155,16 +159,45 @@ impl Mapping {
                     mapping.protect(path, gap_start, gap_end - gap_start, None)?;
                 }
             }
-            let same_as_reservation = first.filesz > 0
-                && seg.vaddr.wrapping_sub(seg.offset) == displacement
-                && seg.prot == first.prot;
-            if i > 0 && seg.filesz > 0 && !same_as_reservation {
-                mapping.map_file(path, fd, seg)?;
+            // A segment at the reservation's file displacement already has its
+            // file pages mapped: it only needs its own protection (mprotect
+            // splits the one mapping, which costs less than mapping again).
+            let in_reservation =
+                first.filesz > 0 && seg.vaddr.wrapping_sub(seg.offset) == displacement;
+            if i > 0 && seg.filesz > 0 {
+                if in_reservation {
+                    mapping.protect_file_pages(path, seg)?;
+                } else {
+                    mapping.map_file(path, fd, seg)?;
+                }
             }
-            mapping.zero_bss(path, seg, i == 0 || same_as_reservation || seg.filesz > 0)?;
+            mapping.zero_bss(path, seg, i == 0 || in_reservation || seg.filesz > 0)?;
             prev_end = Some(page_ceil(seg.end()).unwrap_or(u64::MAX));
         }
         Ok(mapping)
+    }
+
+    /// Give the file pages of `seg`, which the reservation maps already, the
+    /// segment's protection; a writable one of several pages is prefaulted for
+    /// writing (relocation writes most of its pages), where the kernel can.
+    fn protect_file_pages(&self, path: &Path, seg: &LoadSegment) -> Result<()> {
+        let start = page_floor(seg.vaddr);
+        let end = page_ceil(seg.vaddr + seg.filesz).unwrap_or(u64::MAX);
+        if seg.prot != self.loads[0].prot {
+            self.protect(path, start, end - start, Some(seg.prot))?;
+        }
+        if seg.prot.write && end - start > PAGE && end - start <= POPULATE_LIMIT {
+            // SAFETY: [start, end) lies inside the span this `Mapping` owns and is
+            // writable; prefaulting it changes no contents.
+            let _ = unsafe {
+                rustix::mm::madvise(
+                    self.addr(start) as *mut c_void,
+                    (end - start) as usize,
+                    rustix::mm::Advice::LinuxPopulateWrite,
+                )
+            };
+        }
+        Ok(())
     }
 
     /// Map the file-backed pages of `seg` over the reservation.
@@ -274,15 +307,21 @@ impl Mapping {
 
     /// Make the `PT_GNU_RELRO` range read-only, once relocation is done.
     pub fn protect_relro(&self, path: &Path, relro: (u64, u64)) -> Result<()> {
+        self.relro_writable(path, relro, false)
+    }
+
+    /// Make the `PT_GNU_RELRO` range writable again (`true`) or read-only
+    /// (`false`): a binding rewritten after the load opens it for the write.
+    pub fn relro_writable(&self, path: &Path, relro: (u64, u64), writable: bool) -> Result<()> {
         let start = page_floor(relro.0);
         let end = page_floor(relro.0 + relro.1);
         if end > start {
-            let ro = Prot {
+            let prot = Prot {
                 read: true,
-                write: false,
+                write: writable,
                 exec: false,
             };
-            self.protect(path, start, end - start, Some(ro))?;
+            self.protect(path, start, end - start, Some(prot))?;
         }
         Ok(())
     }

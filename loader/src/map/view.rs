@@ -129,8 +129,9 @@ impl<'a> View<'a> {
 
 /// A place inside a writable segment of a mapped object, checked by
 /// [`View::writable_target`], that a relocation may write: `size` bytes at
-/// `addr`. It borrows the mapping, so the memory stays mapped (and writable:
-/// RELRO is made read-only only after relocation, when no `Target` is left).
+/// `addr`. It borrows the mapping, so the memory stays mapped; it is writable
+/// while relocation runs (RELRO is made read-only after it), and a later rebind
+/// makes RELRO writable again around its writes.
 #[derive(Debug)]
 pub(crate) struct Target<'a> {
     addr: usize,
@@ -160,38 +161,52 @@ impl Target<'_> {
         }
     }
 
-    /// Store `bytes` (at most the target's size) at the start of the target.
-    #[inline]
-    fn store(&self, bytes: &[u8]) {
-        let n = bytes.len().min(self.size as usize);
-        // SAFETY: [addr, addr + size) lies inside a writable segment of a mapping
-        // that outlives `self` (checked at construction, before RELRO is applied),
-        // and no Rust reference points into a plugin's writable segments, so
-        // writing these bytes aliases nothing.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.addr as *mut u8, n) }
-    }
-
     /// Store a 64-bit value (the target must be at least 8 bytes).
     #[inline]
     pub fn write_u64(&self, v: u64) {
         debug_assert!(self.size >= 8);
-        self.store(&v.to_le_bytes());
+        if self.size >= 8 {
+            // SAFETY: [addr, addr + 8) lies inside a writable segment of a mapping
+            // that outlives `self` (checked at construction), writable now (before
+            // RELRO is applied, or with it opened by a rebind), and no Rust
+            // reference points into a plugin's writable segments, so writing these
+            // bytes aliases nothing.
+            unsafe { (self.addr as *mut u64).write_unaligned(v) }
+        }
     }
 
     /// Store a 32-bit value (the target must be at least 4 bytes).
     #[inline]
     pub fn write_u32(&self, v: u32) {
         debug_assert!(self.size >= 4);
-        self.store(&v.to_le_bytes());
+        if self.size >= 4 {
+            // SAFETY: as in `write_u64`, for 4 bytes.
+            unsafe { (self.addr as *mut u32).write_unaligned(v) }
+        }
     }
 
     /// Store two 64-bit values, the second 8 bytes after the first (a TLS
     /// descriptor: the target must be 16 bytes).
     pub fn write_pair(&self, first: u64, second: u64) {
         debug_assert!(self.size >= 16);
-        let mut b = [0u8; 16];
-        b[..8].copy_from_slice(&first.to_le_bytes());
-        b[8..].copy_from_slice(&second.to_le_bytes());
-        self.store(&b);
+        if self.size >= 16 {
+            // SAFETY: as in `write_u64`, for 16 bytes.
+            unsafe {
+                (self.addr as *mut u64).write_unaligned(first);
+                ((self.addr + 8) as *mut u64).write_unaligned(second);
+            }
+        }
+    }
+}
+
+impl View<'static> {
+    /// The running executable's own segments, mapped for the life of the process
+    /// (what its program headers say, at its load bias).
+    pub fn of_executable() -> View<'static> {
+        let exe = crate::runtime::exe::executable();
+        View {
+            loads: &exe.loads,
+            bias: exe.bias,
+        }
     }
 }

@@ -14,24 +14,29 @@
 //! resolvers of relocated objects, and writing their results to targets checked when
 //! they were deferred.
 
+mod bind;
 mod compute;
 mod decode;
+mod rebind;
+mod tls;
+
+pub(crate) use rebind::rebind;
 
 use crate::arch::{Arch, RelocKind};
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use crate::elf::raw::{Sym, STB_LOCAL, STB_WEAK, STT_FUNC, STV_PROTECTED};
 use crate::error::{Error, ErrorKind, MissingSymbol, Result};
+use crate::imports::{BindHook, Import};
 use crate::map::{Target, View};
 use crate::module::Module;
 use crate::runtime::stubs::StubLease;
-use crate::runtime::tls::{self, StaticError};
-use crate::runtime::{ReserveError, TlsIndex};
-use crate::scope::{Binding, Owner, Scope};
-use crate::symbols::{required_version, SymbolName};
+use crate::runtime::TlsIndex;
+use crate::scope::{Binding, Scope};
 
 use compute::{compute, width, Refusal, Value};
 use decode::{Reloc, Relr};
+use tls::is_tls;
 
 /// A relocation whose value comes from calling an IFUNC resolver.
 struct Deferred {
@@ -74,6 +79,21 @@ pub(crate) struct Relocator<'s, 'a> {
     traps: HashMap<(usize, u32), usize>,
     /// The stubs the load's objects use; they live as long as the objects.
     pub stubs: Vec<StubLease>,
+    /// The load's bind hooks (`LoadOptions::bind_hooks`).
+    hooks: &'s [Arc<BindHook>],
+    /// Where each import was bound, by module, when the load records imports.
+    imports: Option<Vec<(usize, Import)>>,
+    /// The `(module, symbol index)` pairs recorded so far.
+    recorded: bind::Recorded,
+}
+
+/// What a relocation target belongs to, for the error that names it.
+#[derive(Clone, Copy)]
+enum What {
+    /// An entry of `DT_RELR`.
+    Relr,
+    /// A relocation of this machine's type.
+    Type(u32),
 }
 
 /// The module being relocated, with what every relocation of it needs at hand.
@@ -86,8 +106,16 @@ struct Object<'m> {
 impl<'s, 'a> Relocator<'s, 'a> {
     /// A relocator over `scope`; `trap_unresolved` is the load's policy for
     /// imports nothing defines.
-    pub fn new(scope: &'s Scope<'a>, trap_unresolved: bool) -> Self {
+    pub fn new(
+        scope: &'s Scope<'a>,
+        trap_unresolved: bool,
+        record_imports: bool,
+        hooks: &'s [Arc<BindHook>],
+    ) -> Self {
         Relocator {
+            hooks,
+            imports: record_imports.then(Vec::new),
+            recorded: bind::Recorded::new(),
             trap_unresolved,
             traps: HashMap::new(),
             stubs: Vec::new(),
@@ -114,7 +142,7 @@ impl<'s, 'a> Relocator<'s, 'a> {
         let mut cache: Vec<Cached> = vec![(u32::MAX, None); slots];
         let missing_before = self.missing.len();
         for offset in Relr::new(&r.relr) {
-            let t = o.target::<A>(offset, 8, "DT_RELR")?;
+            let t = o.target::<A>(offset, 8, What::Relr)?;
             t.write_u64((t.read() as u64).wrapping_add(o.bias));
         }
         for i in 0..r.rela.len() {
@@ -122,7 +150,7 @@ impl<'s, 'a> Relocator<'s, 'a> {
             // Most entries of a big table are `R_X86_64_RELATIVE`: applied here
             // without the general path (as glibc does for its `DT_RELACOUNT` block).
             if rela.info == u64::from(A::RELATIVE) {
-                let t = o.target::<A>(rela.offset, 8, "R_X86_64_RELATIVE")?;
+                let t = o.target::<A>(rela.offset, 8, What::Type(A::RELATIVE))?;
                 t.write_u64(o.bias.wrapping_add(rela.addend as u64));
                 continue;
             }
@@ -157,7 +185,7 @@ impl<'s, 'a> Relocator<'s, 'a> {
         if kind == RelocKind::None {
             return Ok(());
         }
-        let t = o.target::<A>(r.offset, width(kind, A::TLSDESC_SIZE), &A::name(r.r_type))?;
+        let t = o.target::<A>(r.offset, width(kind, A::TLSDESC_SIZE), What::Type(r.r_type))?;
         let addend = r.addend.unwrap_or_else(|| t.read());
         match kind {
             RelocKind::Relative => {
@@ -207,7 +235,20 @@ impl<'s, 'a> Relocator<'s, 'a> {
                 });
                 Ok(())
             }
-            (Some(Binding::Addr(s) | Binding::Tls { addr: s, .. }), false) => write::<A>(
+            (Some(Binding::Addr(s)), false) => {
+                let s = if self.hooks.is_empty() {
+                    s
+                } else {
+                    self.hooked(o, r, kind, s)
+                };
+                write::<A>(
+                    &t,
+                    compute(kind, s as u64, addend, t.addr() as u64, o.bias),
+                    o,
+                    r,
+                )
+            }
+            (Some(Binding::Tls { addr: s, .. }), false) => write::<A>(
                 &t,
                 compute(kind, s as u64, addend, t.addr() as u64, o.bias),
                 o,
@@ -233,190 +274,6 @@ impl<'s, 'a> Relocator<'s, 'a> {
             addend: 0,
             kind: RelocKind::IRelative,
         });
-        Ok(())
-    }
-
-    /// Bind symbol `idx` of the object through the scope. `None` means "write
-    /// zero": a weak import nobody defines, or a missing import (recorded).
-    fn bind(&mut self, o: &Object<'_>, idx: u32) -> Result<Option<Binding>> {
-        let m = o.m;
-        let sym: Sym = m.dynamic.symtab.get(idx as usize).ok_or_else(|| {
-            Error::malformed(
-                &m.path,
-                format!("relocation names symbol index {idx} past the symbol table"),
-                0,
-            )
-        })?;
-        let bad_ifunc = || {
-            Error::malformed(
-                &m.path,
-                format!(
-                    "IFUNC resolver of {} does not lie in its object's code",
-                    m.name_of(&sym)
-                ),
-                sym.value,
-            )
-        };
-        // Local symbols, and protected or -Bsymbolic definitions, bind to themselves.
-        if sym.bind() == STB_LOCAL
-            || (sym.is_defined() && (sym.visibility() == STV_PROTECTED || m.dynamic.symbolic))
-        {
-            return Binding::of(m, &sym).map(Some).map_err(|_| bad_ifunc());
-        }
-        let name = m.dynamic.strtab.c_str(sym.name).ok_or_else(|| {
-            Error::malformed(
-                &m.path,
-                "symbol name lies outside DT_STRTAB",
-                u64::from(sym.name),
-            )
-        })?;
-        let version = required_version(&m.dynamic, &m.versions, idx);
-        if let Some((found, owner)) = self.scope.lookup(&SymbolName::with_version(name, version)) {
-            if let Owner::Loaded(k) = owner {
-                if !self.used_loaded.contains(&k) {
-                    self.used_loaded.push(k);
-                }
-            }
-            return found.map(Some).map_err(|_| bad_ifunc());
-        }
-        if sym.bind() == STB_WEAK {
-            return Ok(None);
-        }
-        if self.trap_unresolved {
-            return Ok(Some(Binding::Unresolved));
-        }
-        self.record_missing(name, version);
-        Ok(None)
-    }
-
-    fn record_missing(&mut self, name: &[u8], version: Option<&[u8]>) {
-        let missing = MissingSymbol {
-            name: String::from_utf8_lossy(name).into_owned(),
-            version: version.map(|v| String::from_utf8_lossy(v).into_owned()),
-        };
-        if !self.missing.contains(&missing) {
-            self.missing.push(missing);
-        }
-    }
-
-    /// A relocation against an import nothing defines, under the trapping
-    /// policy: a function (a PLT slot, or the address of a `STT_FUNC` symbol) is
-    /// bound to a stub that reports the call and aborts; anything else is
-    /// recorded as missing, as without the policy.
-    fn unresolved<A: Arch>(
-        &mut self,
-        o: &Object<'_>,
-        r: Reloc,
-        kind: RelocKind,
-        t: &Target<'_>,
-        addend: i64,
-    ) -> Result<()> {
-        let m = o.m;
-        let Some(sym) = m.dynamic.symtab.get(r.sym as usize) else {
-            return Ok(());
-        };
-        let name = m.dynamic.strtab.c_str(sym.name).unwrap_or(b"?");
-        let function = kind == RelocKind::JumpSlot
-            || (matches!(kind, RelocKind::GlobDat | RelocKind::Absolute) && sym.kind() == STT_FUNC);
-        let key = (m as *const Module as usize, r.sym);
-        let stub = match self.traps.get(&key) {
-            Some(&addr) => Some(addr),
-            None if function => {
-                crate::runtime::stubs::trap(&m.path, &String::from_utf8_lossy(name)).map(|lease| {
-                    let addr = lease.address();
-                    self.stubs.push(lease);
-                    self.traps.insert(key, addr);
-                    addr
-                })
-            }
-            None => None,
-        };
-        match stub {
-            Some(s) => write::<A>(
-                t,
-                compute(kind, s as u64, addend, t.addr() as u64, o.bias),
-                o,
-                r,
-            ),
-            None => {
-                let version = required_version(&m.dynamic, &m.versions, r.sym);
-                self.record_missing(name, version);
-                Ok(())
-            }
-        }
-    }
-
-    /// `R_X86_64_DTPMOD64`, `R_X86_64_DTPOFF64` and `R_X86_64_TLSDESC` against
-    /// TLS block `(module, offset, size)`.
-    fn tls<A: Arch>(
-        &mut self,
-        o: &Object<'_>,
-        r: Reloc,
-        kind: RelocKind,
-        t: Target<'_>,
-        addend: i64,
-        (module, offset, size): (usize, u64, u64),
-    ) -> Result<()> {
-        if module == 0 {
-            return Err(o.not_tls::<A>(r));
-        }
-        let offset = offset.wrapping_add(addend as u64);
-        // Plugin code adds this offset to its block: it must stay inside it.
-        if kind != RelocKind::DtpMod && offset >= size.max(1) {
-            return Err(Error::malformed(
-                &o.m.path,
-                format!(
-                    "{} offset {offset:#x} lies outside the TLS block ({size:#x} bytes)",
-                    A::name(r.r_type),
-                ),
-                r.offset,
-            ));
-        }
-        match kind {
-            RelocKind::DtpMod => t.write_u64(module as u64),
-            RelocKind::DtpOff => t.write_u64(offset),
-            RelocKind::TpOff | RelocKind::TpOff32 => {
-                let base = tls::ensure_static(module).map_err(|e| {
-                    let (size, align) = tls::shape(module);
-                    o.static_refused(e, size as u64, align as u64)
-                })?;
-                if !self.static_modules.contains(&module) {
-                    self.static_modules.push(module);
-                }
-                let v = (base as i64).wrapping_add(offset as i64);
-                if kind == RelocKind::TpOff {
-                    t.write_u64(v as u64);
-                } else {
-                    let v = i32::try_from(v).map_err(|_| {
-                        Error::new(
-                            &o.m.path,
-                            ErrorKind::RelocationOverflow {
-                                kind: A::name(r.r_type),
-                                symbol: o.sym_name(r.sym).unwrap_or_default(),
-                            },
-                        )
-                    })?;
-                    t.write_u32(v as u32);
-                }
-            }
-            RelocKind::TlsDesc if tls::static_tpoff(module).is_some() => {
-                // A block in the static surplus: the descriptor returns its offset.
-                let base = tls::static_tpoff(module).unwrap_or(0);
-                t.write_pair(
-                    A::tlsdesc_static() as u64,
-                    (base as i64).wrapping_add(offset as i64) as u64,
-                );
-            }
-            _ => {
-                let arg = Box::new(TlsIndex {
-                    module,
-                    offset: offset as usize,
-                });
-                let arg_addr = &*arg as *const TlsIndex as u64;
-                self.tlsdesc_args.push(arg);
-                t.write_pair(A::tlsdesc_dynamic() as u64, arg_addr);
-            }
-        }
         Ok(())
     }
 
@@ -452,18 +309,6 @@ impl<'s, 'a> Relocator<'s, 'a> {
     }
 }
 
-/// Whether `kind` is about a thread-local block.
-fn is_tls(kind: RelocKind) -> bool {
-    matches!(
-        kind,
-        RelocKind::DtpMod
-            | RelocKind::DtpOff
-            | RelocKind::TlsDesc
-            | RelocKind::TpOff
-            | RelocKind::TpOff32
-    )
-}
-
 /// Store a computed value, or report why it could not be computed.
 fn write<A: Arch>(
     t: &Target<'_>,
@@ -491,14 +336,26 @@ fn write<A: Arch>(
 impl Object<'_> {
     /// The checked place relocation `what` at `vaddr` writes `size` bytes to.
     #[inline]
-    fn target<A: Arch>(&self, vaddr: u64, size: u64, what: &str) -> Result<Target<'_>> {
-        self.view.writable_target(vaddr, size).ok_or_else(|| {
-            Error::malformed(
-                &self.m.path,
-                format!("{what} target does not lie inside a writable segment"),
-                vaddr,
-            )
-        })
+    fn target<A: Arch>(&self, vaddr: u64, size: u64, what: What) -> Result<Target<'_>> {
+        match self.view.writable_target(vaddr, size) {
+            Some(t) => Ok(t),
+            None => Err(self.not_writable::<A>(vaddr, what)),
+        }
+    }
+
+    /// The error for a relocation target outside the writable segments (made
+    /// only then: naming the type allocates).
+    #[cold]
+    fn not_writable<A: Arch>(&self, vaddr: u64, what: What) -> Error {
+        let what = match what {
+            What::Relr => "DT_RELR".to_string(),
+            What::Type(t) => A::name(t),
+        };
+        Error::malformed(
+            &self.m.path,
+            format!("{what} target does not lie inside a writable segment"),
+            vaddr,
+        )
     }
 
     /// What a relocation without a symbol binds to: this object's own TLS block
@@ -532,57 +389,6 @@ impl Object<'_> {
             ErrorKind::UnsupportedRelocation {
                 kind: A::name(r.r_type),
                 symbol: self.sym_name(r.sym),
-            },
-        )
-    }
-
-    fn tls_refused<A: Arch>(&self, r: Reloc) -> Error {
-        Error::new(
-            &self.m.path,
-            ErrorKind::TlsUnsupported {
-                what: format!(
-                    "{} against {}: this TLS relocation is not handled",
-                    A::name(r.r_type),
-                    self.sym_name(r.sym).unwrap_or_else(|| "no symbol".into())
-                ),
-            },
-        )
-    }
-
-    /// Why a TLS block could not be placed in the static surplus.
-    fn static_refused(&self, e: StaticError, size: u64, align: u64) -> Error {
-        let what = match e {
-            StaticError::Reserve(ReserveError::Exhausted { available, total }) => {
-                return Error::new(
-                    &self.m.path,
-                    ErrorKind::StaticTlsExhausted {
-                        needed: size,
-                        align,
-                        available: available as u64,
-                        total: total as u64,
-                    },
-                )
-            }
-            StaticError::Reserve(ReserveError::Alignment) => format!(
-                "initial-exec TLS block aligned to {align} bytes: the static surplus guarantees 64"
-            ),
-            StaticError::Reserve(ReserveError::NoSurplus) => "initial-exec TLS needs the static surplus of the executable's TLS, and this host has none (the loader is not part of the executable)".to_string(),
-            StaticError::InUse => "initial-exec TLS against a block that threads already use as dynamic TLS".to_string(),
-        };
-        Error::new(&self.m.path, ErrorKind::TlsUnsupported { what })
-    }
-
-    /// A TLS relocation against a symbol that is not thread-local, or of an
-    /// object without `PT_TLS`.
-    fn not_tls<A: Arch>(&self, r: Reloc) -> Error {
-        let sym = self.sym_name(r.sym).unwrap_or_else(|| "no symbol".into());
-        Error::new(
-            &self.m.path,
-            ErrorKind::TlsUnsupported {
-                what: format!(
-                    "{} against {sym}, which is not a TLS symbol of a loaded object",
-                    A::name(r.r_type)
-                ),
             },
         )
     }

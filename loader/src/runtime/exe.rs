@@ -1,7 +1,7 @@
 //! The host executable's own image, as its program headers describe it.
 //!
-//! Owns [`Executable`]: the load bias, the dynamic section, `PT_GNU_RELRO` and
-//! `PT_TLS` of the running executable, read once from its mapped ELF header
+//! Owns [`Executable`]: the load bias, the `PT_LOAD` segments, the dynamic
+//! section, `PT_GNU_RELRO` and `PT_TLS` of the running executable, read once from its mapped ELF header
 //! (`__ehdr_start`), and [`with_writable`], which makes a range of the executable
 //! writable for the length of one change and restores its protection after (the
 //! debugger slot and the static TLS template lie in RELRO). It does not change
@@ -17,6 +17,8 @@ use std::sync::OnceLock;
 
 use rustix::mm::MprotectFlags;
 
+use crate::elf::{LoadSegment, Prot};
+
 extern "C" {
     /// Defined by the linker at the executable's ELF header.
     static __ehdr_start: u8;
@@ -24,7 +26,7 @@ extern "C" {
 
 /// What the running executable's program headers say (addresses are run-time
 /// addresses; 0 or empty where the executable has no such header).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Executable {
     /// Load bias: run-time address of virtual address 0.
     pub bias: usize,
@@ -35,6 +37,10 @@ pub(crate) struct Executable {
     /// `PT_TLS`: the initialisation image (start, `p_filesz`) that the C library
     /// copies into every new thread.
     pub tls: Option<ExeTls>,
+    /// `PT_DYNAMIC`'s virtual address and size.
+    pub dynamic_vaddr: (u64, u64),
+    /// The `PT_LOAD` segments, in the executable's virtual addresses.
+    pub loads: Vec<LoadSegment>,
 }
 
 /// The executable's `PT_TLS` initialisation image.
@@ -78,7 +84,20 @@ fn read() -> Executable {
             let vaddr = ph(i, 16) as usize;
             let (filesz, memsz) = (ph(i, 32) as usize, ph(i, 40) as usize);
             match p_type(i) {
-                2 => exe.dynamic = bias.wrapping_add(vaddr), // PT_DYNAMIC
+                1 => exe.loads.push(LoadSegment {
+                    vaddr: vaddr as u64,
+                    memsz: memsz as u64,
+                    offset: ph(i, 8),
+                    filesz: filesz as u64,
+                    prot: Prot::from_flags(
+                        ((ehdr + phoff + i * 56 + 4) as *const u32).read_unaligned(),
+                    ),
+                }),
+                2 => {
+                    // PT_DYNAMIC
+                    exe.dynamic = bias.wrapping_add(vaddr);
+                    exe.dynamic_vaddr = (vaddr as u64, memsz as u64);
+                }
                 7 => {
                     // PT_TLS
                     exe.tls = Some(ExeTls {

@@ -14,7 +14,7 @@
 
 mod args;
 mod debug;
-mod exe;
+pub(crate) mod exe;
 mod objects;
 mod rtld;
 mod static_tls;
@@ -33,6 +33,7 @@ pub(crate) use rtld::RTLD;
 pub use static_tls::static_tls_usage;
 pub(crate) use static_tls::ReserveError;
 pub(crate) use stubs::STUBS;
+pub use stubs::{StubLease, STUB_COUNT};
 pub use thread_exit::cxa_thread_atexit_impl_address;
 pub use tls::{tls_get_addr_address, TlsIndex};
 

@@ -49,18 +49,54 @@ fn table() -> std::sync::MutexGuard<'static, Table> {
     TABLE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A stub in use; dropping it gives the stub back.
+/// A stub in use; dropping it gives the stub back (calls through it then report
+/// and abort).
+///
+/// A stub is an address in the loader's own code that jumps to its target with
+/// every argument register, the stack and the return address untouched, and its
+/// index in the scratch register `%r11` on x86-64: a target shared by many stubs
+/// (an interceptor's thunk) tells them apart by it.
+///
+/// ```
+/// use staticdl_loader::runtime::StubLease;
+/// extern "C" fn forty_two() -> i32 { 42 }
+/// let stub = StubLease::new(forty_two as extern "C" fn() -> i32 as usize).expect("a free stub");
+/// // SAFETY: the stub jumps to `forty_two`, whose type this is.
+/// let f: extern "C" fn() -> i32 = unsafe { std::mem::transmute(stub.address()) };
+/// assert_eq!(f(), 42);
+/// ```
 #[derive(Debug)]
-pub(crate) struct StubLease {
+pub struct StubLease {
     index: u32,
 }
 
 impl StubLease {
-    /// The stub's address: what a relocation writes.
+    /// A stub jumping to `target`, or `None` when every stub is in use.
+    pub fn new(target: usize) -> Option<StubLease> {
+        let lease = take(None)?;
+        TARGETS[lease.index as usize].store(target as *mut (), Ordering::Release);
+        Some(lease)
+    }
+
+    /// The stub's address: what a slot is bound to.
     pub fn address(&self) -> usize {
         <Native as Arch>::stub_table() + self.index as usize * <Native as Arch>::STUB_SIZE
     }
+
+    /// The stub's index (what its target finds in `%r11`).
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// Point the stub at another target (one aligned store: a call in flight
+    /// reaches the old or the new one).
+    pub fn set_target(&self, target: usize) {
+        TARGETS[self.index as usize].store(target as *mut (), Ordering::Release);
+    }
 }
+
+/// How many stubs there are.
+pub const STUB_COUNT: usize = STUBS;
 
 impl Drop for StubLease {
     fn drop(&mut self) {
@@ -73,9 +109,8 @@ impl Drop for StubLease {
     }
 }
 
-/// A stub that, when called, reports that `object` called `symbol`, which
-/// nothing defines, and aborts. `None` when every stub is in use.
-pub(crate) fn trap(object: &Path, symbol: &str) -> Option<StubLease> {
+/// A free stub, standing for `meaning` (reported if it traps).
+fn take(meaning: Option<(String, String)>) -> Option<StubLease> {
     let mut t = table();
     let index = match t.free.pop() {
         Some(i) => i,
@@ -89,9 +124,17 @@ pub(crate) fn trap(object: &Path, symbol: &str) -> Option<StubLease> {
     if t.meaning.len() <= i {
         t.meaning.resize(i + 1, None);
     }
-    t.meaning[i] = Some((object.display().to_string(), symbol.to_string()));
-    TARGETS[i].store(<Native as Arch>::stub_trap() as *mut (), Ordering::Release);
+    t.meaning[i] = meaning;
     Some(StubLease { index })
+}
+
+/// A stub that, when called, reports that `object` called `symbol`, which
+/// nothing defines, and aborts. `None` when every stub is in use.
+pub(crate) fn trap(object: &Path, symbol: &str) -> Option<StubLease> {
+    let lease = take(Some((object.display().to_string(), symbol.to_string())))?;
+    TARGETS[lease.index as usize]
+        .store(<Native as Arch>::stub_trap() as *mut (), Ordering::Release);
+    Some(lease)
 }
 
 /// Called by the trap target with the stub's index: never returns.

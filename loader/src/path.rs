@@ -3,9 +3,11 @@
 //! Owns [`canonicalize`]: `realpath` done by hand with `rustix` (`getcwd`,
 //! `statat` without following, `readlinkat`), one component at a time, so that
 //! every name of a plugin — relative, through `..`, through symlinks — becomes the
-//! one key the registry files it under. It also returns the file's identity
-//! (`st_dev`, `st_ino`), which catches hard links. It does not open or read the
-//! file; the loader does.
+//! one key a registry files it under. It also returns the file's identity
+//! ([`FileId`]: `st_dev`, `st_ino`), which catches hard links; with the
+//! namespace's own matching by absolute path and identity, it is the one answer
+//! to "which file is this" that the facade's registry and plugins' `dlopen`
+//! share. It does not open or read the file; a load does.
 
 use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
@@ -15,19 +17,25 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{AtFlags, FileType, CWD};
 
+use crate::file::FileId;
+
 /// How many symbolic links one resolution may follow (Linux's `MAXSYMLINKS`).
 const MAX_LINKS: usize = 40;
 
-/// Identity of a file on disk: `(st_dev, st_ino)`.
-pub(crate) type FileId = (u64, u64);
-
 /// The absolute path of `path` with every `.`, `..` and symbolic link resolved,
-/// and the identity of the file it names.
+/// and the identity of the file it names, without the C library (no `realpath`).
 ///
 /// Fails like `realpath(3)`: `NotFound` for a missing component or a dangling link,
 /// `NotADirectory` when a non-directory has further components, and an
-/// `ELOOP` error after [`MAX_LINKS`] links.
-pub(crate) fn canonicalize(path: &Path) -> io::Result<(PathBuf, FileId)> {
+/// `ELOOP` error after 40 links.
+///
+/// ```
+/// let (path, id) = staticdl_loader::canonicalize("/usr/../usr/./lib").unwrap();
+/// assert_eq!(path, std::path::PathBuf::from("/usr/lib"));
+/// assert_eq!(id, staticdl_loader::FileId::of("/usr/lib").unwrap());
+/// ```
+pub fn canonicalize(path: impl AsRef<Path>) -> io::Result<(PathBuf, FileId)> {
+    let path = path.as_ref();
     if path.as_os_str().is_empty() {
         return Err(io::Error::from(io::ErrorKind::NotFound));
     }
@@ -42,7 +50,10 @@ pub(crate) fn canonicalize(path: &Path) -> io::Result<(PathBuf, FileId)> {
     let mut links = 0;
     // The identity of the last component resolved (the root's, for "/").
     let root = rustix::fs::statat(CWD, "/", AtFlags::empty())?;
-    let mut id: FileId = (root.st_dev, root.st_ino);
+    let mut id = FileId {
+        dev: root.st_dev,
+        ino: root.st_ino,
+    };
     let mut is_dir = true;
     while let Some(part) = pending.pop_front() {
         if !is_dir {
@@ -57,7 +68,10 @@ pub(crate) fn canonicalize(path: &Path) -> io::Result<(PathBuf, FileId)> {
             // it matters (the final component), below.
             if pending.is_empty() {
                 let st = rustix::fs::statat(CWD, join(&resolved), AtFlags::empty())?;
-                id = (st.st_dev, st.st_ino);
+                id = FileId {
+                    dev: st.st_dev,
+                    ino: st.st_ino,
+                };
             }
             continue;
         }
@@ -81,7 +95,10 @@ pub(crate) fn canonicalize(path: &Path) -> io::Result<(PathBuf, FileId)> {
             continue;
         }
         is_dir = FileType::from_raw_mode(st.st_mode) == FileType::Directory;
-        id = (st.st_dev, st.st_ino);
+        id = FileId {
+            dev: st.st_dev,
+            ino: st.st_ino,
+        };
         resolved.push(part);
     }
     Ok((join(&resolved), id))
@@ -147,9 +164,9 @@ mod tests {
             let (ours, id) = canonicalize(&p).unwrap();
             assert_eq!(ours, fs::canonicalize(&p).unwrap(), "{}", p.display());
             let meta = std::os::unix::fs::MetadataExt::ino(&fs::metadata(&p).unwrap());
-            assert_eq!(id.1, meta);
+            assert_eq!(id.ino, meta);
         }
-        let (dir, _) = canonicalize(&d.join("rel/..")).unwrap();
+        let (dir, _) = canonicalize(d.join("rel/..")).unwrap();
         assert_eq!(dir, d.join("a"));
         let _ = fs::remove_dir_all(&d);
     }
@@ -167,7 +184,7 @@ mod tests {
         symlink("nowhere", d.join("dangling")).unwrap();
         symlink("loop2", d.join("loop1")).unwrap();
         symlink("loop1", d.join("loop2")).unwrap();
-        let kind = |p: &str| canonicalize(&d.join(p)).unwrap_err();
+        let kind = |p: &str| canonicalize(d.join(p)).unwrap_err();
         assert_eq!(kind("missing").kind(), io::ErrorKind::NotFound);
         assert_eq!(kind("dangling").kind(), io::ErrorKind::NotFound);
         assert_eq!(kind("file/x").kind(), io::ErrorKind::NotADirectory);
