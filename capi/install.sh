@@ -9,7 +9,13 @@
 #                                        _dl_find_object)
 #   PREFIX/include/staticdl.h            the host API header
 #   PREFIX/lib/pkgconfig/staticdl.pc     `pkg-config --static --libs staticdl`
-#                                        is every library a link needs;
+#                                        is every library a link needs (and
+#                                        keeps the archive's own symbols out
+#                                        of an --export-dynamic executable's
+#                                        .dynsym: exported, its thread-local
+#                                        variables would need TPOFF64
+#                                        relocations musl's static-pie
+#                                        start-up does not apply);
 #                                        `--variable=static_pie_start` and
 #                                        `static_pie_end` complete musl-gcc's
 #                                        link of a static-pie executable
@@ -76,6 +82,6 @@ Description: dlopen for static binaries: the staticdl host API and <dlfcn.h>
 Version: 0.1.0
 Cflags: -I\${includedir}
 Libs: -L\${libdir} -lstaticdl
-Libs.private: \${libdir}/staticdl/libunwind.a -Wl,--eh-frame-hdr
+Libs.private: \${libdir}/staticdl/libunwind.a -Wl,--eh-frame-hdr -Wl,--exclude-libs,libstaticdl.a
 EOF
 echo "installed libstaticdl.a, staticdl.h and staticdl.pc under $prefix"

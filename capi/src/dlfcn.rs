@@ -29,8 +29,10 @@ const KNOWN: c_int =
 /// (`libc.so.6`, `libm.so.6`, ...): the handle of the host's C library. A name
 /// with a slash: that file; a bare name: searched as glibc searches it. The
 /// object comes from the facade's registry (`Plugin::open`'s semantics), and
-/// each call counts one open of it. `RTLD_LAZY` binds at once as `RTLD_NOW`
-/// does; `RTLD_DEEPBIND` is refused.
+/// each call counts one open of it. Everything is bound at once; with
+/// `RTLD_LAZY` (and not `RTLD_NOW`) a function nothing defines is bound to a
+/// trap that reports it and aborts if it is called, where glibc would fail
+/// at that first call. `RTLD_DEEPBIND` is refused.
 ///
 /// # Safety
 /// `file` is null or a C string; `caller` is only compared, never followed.
@@ -70,6 +72,7 @@ fn dlopen(file: Option<&CStr>, mode: c_int) -> *mut c_void {
     let how = How {
         global: mode & RTLD_GLOBAL != 0,
         keep_loaded: mode & RTLD_NODELETE != 0,
+        lazy: mode & RTLD_NOW == 0,
     };
     if mode & RTLD_NOLOAD != 0 {
         open::loaded(&name, how)
@@ -81,8 +84,9 @@ fn dlopen(file: Option<&CStr>, mode: c_int) -> *mut c_void {
 /// `dlsym` (`version` null) and `dlvsym`.
 ///
 /// The global scope's handle (`RTLD_DEFAULT`, `RTLD_NEXT` alike, and
-/// `dlopen(NULL)`'s): the host's exports, then the names the provider
-/// answers (the host's C library), then every loaded object. The C library's
+/// `dlopen(NULL)`'s): the host's exports, the executable's own exported
+/// symbols, then the names the provider answers (the host's C library), then
+/// every loaded object. The C library's
 /// handle: the provider's names. An object's handle: the object, then its
 /// dependencies breadth-first, as glibc's `dlsym` searches.
 ///
@@ -157,10 +161,13 @@ fn unversioned(p: &staticdl::Plugin, sym: &str, addr: usize) -> bool {
     p.symbol_address(&probe).map(|a| a.as_ptr() as usize) == Some(addr)
 }
 
-/// The global scope: the host's exports, the provider's names, every loaded
-/// object.
+/// The global scope: the host's exports, the executable's exported symbols
+/// (glibc's global scope starts with the executable), the provider's names,
+/// every loaded object.
 pub(crate) fn default_lookup(name: &[u8], version: Option<&[u8]>) -> Option<usize> {
-    exports::lookup(name).or_else(|| staticdl_libc::default_symbol(name, version))
+    exports::lookup(name)
+        .or_else(|| staticdl_loader::executable_symbols()?.lookup(name, version))
+        .or_else(|| staticdl_libc::default_symbol(name, version))
 }
 
 /// The program's name as glibc's messages give the main program: `argv[0]`.

@@ -65,6 +65,7 @@ pub unsafe extern "C" fn staticdl_open(path: *const c_char, flags: c_int) -> *mu
         let how = How {
             global: flags & STATICDL_OPEN_GLOBAL != 0,
             keep_loaded: flags & STATICDL_OPEN_KEEP_LOADED != 0,
+            lazy: false,
         };
         open::path(&path.to_string_lossy(), how)
     })

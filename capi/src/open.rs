@@ -2,8 +2,8 @@
 //! and the registry's answer turned into a table handle.
 //!
 //! Owns the facade options of a C host's opens (the host's exports asked first,
-//! as glibc asks an `-rdynamic` executable first; scope and pinning from the
-//! caller's flags) and the two ways in: [`path`] (`staticdl_open`: a path as
+//! as glibc asks an `-rdynamic` executable first, and the executable's own
+//! exported symbols; scope, pinning and lazy binding from the caller's flags) and the two ways in: [`path`] (`staticdl_open`: a path as
 //! given, relative to the working directory, like `Plugin::open`) and [`name`]
 //! (`dlopen`: a bare name searched as glibc searches it, `search.rs`). Both go
 //! through `Plugin::open`'s registry, so an object is loaded and initialised
@@ -25,12 +25,22 @@ pub(crate) struct How {
     pub global: bool,
     /// `RTLD_NODELETE` / `STATICDL_OPEN_KEEP_LOADED`.
     pub keep_loaded: bool,
+    /// `RTLD_LAZY` without `RTLD_NOW`: a function import nothing defines is
+    /// bound to a trap that reports it if it is ever called, as glibc's lazy
+    /// binding fails only at the first call.
+    pub lazy: bool,
 }
 
-/// The facade options for an open of this archive.
+/// The facade options for an open of this archive: the host's explicit
+/// exports first, then (through the loader) the executable's own `.dynsym`
+/// (what a static-pie linked with `--export-dynamic` or `--dynamic-list`
+/// exports: an interpreter's API for its C modules) after the C library the
+/// provider answers, as glibc's global scope has the executable.
 pub(crate) fn options(how: How) -> OpenOptions {
     Plugin::options()
         .host_symbols_first(Exports)
+        .export_executable_symbols(true)
+        .trap_unresolved(how.lazy)
         .global(how.global)
         .keep_loaded(how.keep_loaded)
 }

@@ -70,6 +70,7 @@ pub(crate) fn preload(variable: &str) -> Report {
     let how = How {
         global: true,
         keep_loaded: true,
+        lazy: false,
     };
     let mut seen: HashSet<std::path::PathBuf> = HashSet::new();
     for entry in entries(&list) {

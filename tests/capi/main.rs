@@ -19,6 +19,7 @@ mod cpp;
 mod go;
 mod host_api;
 mod link;
+mod lua;
 mod toolchain;
 
 use std::process::Command;
