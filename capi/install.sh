@@ -59,14 +59,20 @@ musl_libdir=${musl_libdir:-/usr/lib/x86_64-linux-musl}
 crtbegin=$(gcc -print-file-name=crtbeginS.o)
 crtend=$(gcc -print-file-name=crtendS.o)
 
+# Each file through a temporary name (a concurrent link never sees half an
+# archive), and only when it changed (what was linked against stays older).
+put() {
+  if ! cmp -s "$1" "$2"; then
+    install -m 644 "$1" "$2.tmp.$$"
+    mv -f "$2.tmp.$$" "$2"
+  fi
+}
 install -d "$prefix/lib/pkgconfig" "$prefix/lib/staticdl" "$prefix/include"
-# Through a temporary name, so a concurrent link never sees half an archive.
-install -m 644 "$target_dir/$target/$out/libstaticdl_capi.a" "$prefix/lib/.libstaticdl.a.tmp"
-mv -f "$prefix/lib/.libstaticdl.a.tmp" "$prefix/lib/libstaticdl.a"
-install -m 644 "$unwind" "$prefix/lib/staticdl/libunwind.a"
-install -m 644 "$here/include/staticdl.h" "$prefix/include/staticdl.h"
+put "$target_dir/$target/$out/libstaticdl_capi.a" "$prefix/lib/libstaticdl.a"
+put "$unwind" "$prefix/lib/staticdl/libunwind.a"
+put "$here/include/staticdl.h" "$prefix/include/staticdl.h"
 
-cat >"$prefix/lib/pkgconfig/staticdl.pc" <<EOF
+cat >"$prefix/lib/pkgconfig/.staticdl.pc.tmp" <<EOF
 prefix=$prefix
 libdir=\${prefix}/lib
 includedir=\${prefix}/include
@@ -84,4 +90,6 @@ Cflags: -I\${includedir}
 Libs: -L\${libdir} -lstaticdl
 Libs.private: \${libdir}/staticdl/libunwind.a -Wl,--eh-frame-hdr -Wl,--exclude-libs,libstaticdl.a
 EOF
+put "$prefix/lib/pkgconfig/.staticdl.pc.tmp" "$prefix/lib/pkgconfig/staticdl.pc"
+rm -f "$prefix/lib/pkgconfig/.staticdl.pc.tmp"
 echo "installed libstaticdl.a, staticdl.h and staticdl.pc under $prefix"

@@ -5,7 +5,8 @@
 //! - `c_host_round_trips_zlib_like_glibc`: an unchanged `<dlfcn.h>` program,
 //!   static-pie with musl-gcc: Debian's libz by bare name, 1 MiB through
 //!   `compress`/`uncompress`, `dlerror` after failures, `dladdr`, `dlvsym`,
-//!   an initialiser's `argc`/`argv`/`envp`; the same lines as glibc's;
+//!   an initialiser's `argc`/`argv`/`envp`, `RTLD_LAZY` with a missing
+//!   function; the same lines as glibc's;
 //! - `c_host_works_in_an_empty_root`: that program alone with `libz.so.1` in
 //!   an empty root;
 //! - `host_api_*`: `staticdl_open`, `staticdl_error`, `staticdl_info`,
@@ -47,12 +48,15 @@ fn c_host_round_trips_zlib_like_glibc() {
     assert_static(&host.staticdl, true);
     let args_plugin = shared_object("capi_args", "gcc", &source("args_plugin.c"), &[]);
     let plugin = args_plugin.to_str().unwrap();
+    // Needs host_add, which nothing here defines.
+    let lazy = common::fixture("hostimport");
+    let lazy = lazy.to_str().unwrap();
     let run = |exe: &std::path::Path| {
         stdout_of(
             "zlib_host",
             Command::new(exe)
                 .arg0("./zlib_host")
-                .args([plugin, "second arg", "x"])
+                .args([plugin, lazy, "third arg"])
                 .env_clear()
                 .env("CAPI_TEST", "first"),
         )
@@ -60,7 +64,9 @@ fn c_host_round_trips_zlib_like_glibc() {
     let expected = run(&host.glibc);
     let got = run(&host.staticdl);
     assert!(
-        expected.contains("equal 1") && expected.contains("fname /lib/x86_64-linux-gnu/libz.so.1"),
+        expected.contains("equal 1")
+            && expected.contains("fname /lib/x86_64-linux-gnu/libz.so.1")
+            && expected.contains("RTLD_LAZY with a missing function: opened"),
         "the glibc reference run did not do what the test is about:\n{expected}"
     );
     assert_eq!(
