@@ -62,8 +62,10 @@ void *staticdl_sym(staticdl_handle *handle, const char *name);
 /* As staticdl_sym, the definition of `name` at symbol version `version`. */
 void *staticdl_vsym(staticdl_handle *handle, const char *name, const char *version);
 
-/* Gives up one open: 1 if that unloaded the object, 0 if it stays loaded,
- * -1 for a handle that is not open. */
+/* Gives up one open: 1 if that was the object's last handle (its fini and
+ * finalisers ran; it is unmapped unless another loaded object depends on
+ * it), 0 if it stays open (another open, or STATICDL_OPEN_KEEP_LOADED), -1
+ * for a handle that is not open. */
 int staticdl_close(staticdl_handle *handle);
 
 /* This thread's last failure since the previous call, in the facade's words

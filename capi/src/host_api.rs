@@ -109,9 +109,10 @@ pub unsafe extern "C" fn staticdl_vsym(
     unsafe { crate::dlfcn::staticdl_capi_dlsym(handle, name, version, std::ptr::null_mut()) }
 }
 
-/// `int staticdl_close(staticdl_handle *h)`: gives up one open. 1 if that
-/// unloaded the object, 0 if it stays loaded (another open, a dependent, or
-/// `STATICDL_OPEN_KEEP_LOADED`), -1 for a handle that is not open.
+/// `int staticdl_close(staticdl_handle *h)`: gives up one open. 1 if that was
+/// the object's last handle (its `fini` and finalisers ran; it is unmapped
+/// unless another loaded object depends on it), 0 if it stays open (another
+/// open, or `STATICDL_OPEN_KEEP_LOADED`), -1 for a handle that is not open.
 ///
 /// ```c
 /// if (staticdl_close(h) < 0) fprintf(stderr, "%s\n", staticdl_error());

@@ -151,3 +151,57 @@ fn host_api_preloads_in_list_order_once_each() {
     // main ran to the end.
     assert!(stdout.contains("abi closes: "), "{stdout}");
 }
+
+#[test]
+fn host_api_preload_refuses_in_secure_mode() {
+    let exe = host_api();
+    let a = shared_object(
+        "capi_preload_a",
+        "gcc",
+        &source("preload_plugin.c"),
+        &["-DNAME=\"a\""],
+    );
+    // A setuid copy, run by an unprivileged user: the kernel sets AT_SECURE.
+    let dir = crate::toolchain::work_dir("secure");
+    let setuid = dir.join("host_api");
+    let _ = std::fs::remove_file(&setuid);
+    std::fs::copy(&exe, &setuid).unwrap();
+    std::fs::set_permissions(
+        &setuid,
+        std::os::unix::fs::PermissionsExt::from_mode(0o4755),
+    )
+    .unwrap();
+    let run = |runner: &[&str]| {
+        let mut cmd = Command::new(runner[0]);
+        cmd.args(&runner[1..])
+            .arg(&setuid)
+            .args(["unused", "unused", "--preload-only"])
+            .env("STATICDL_PRELOAD", &a);
+        let out = crate::toolchain::output(&mut cmd);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            out.status.success(),
+            "{runner:?}: {}\n{stdout}\n{stderr}",
+            out.status
+        );
+        (stdout, stderr)
+    };
+    // Not secure (the owner runs it): the object is loaded and mapped.
+    let (stdout, _) = run(&["env"]);
+    assert_eq!(value(&stdout, "preloaded"), "1", "{stdout}");
+    assert_eq!(value(&stdout, "preload variable"), "set");
+    assert_ne!(value(&stdout, "preload mappings"), "0");
+    // Secure: nothing mapped, one line, the variable gone for children.
+    let (stdout, stderr) = run(&["runuser", "-u", "nobody", "--"]);
+    assert_eq!(value(&stdout, "preloaded"), "-1", "{stdout}\n{stderr}");
+    assert_eq!(value(&stdout, "preload mappings"), "0");
+    assert_eq!(value(&stdout, "preload variable"), "unset");
+    assert!(!stdout.contains("preload init"), "{stdout}");
+    let lines: Vec<_> = stderr
+        .lines()
+        .filter(|l| l.contains("STATICDL_PRELOAD"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains("secure mode"), "{stderr}");
+}
