@@ -7,6 +7,11 @@
 //! module) and the handle table (its name and link map). Does not own the
 //! handle table (`table.rs`) or the object list (the loader's runtime and the
 //! provider's `dl_iterate_phdr`).
+//!
+//! Unsafe code is allowed in this module: its entry points are C functions
+//! (`#[no_mangle]`) that write through the caller's pointers, and it reads the
+//! program headers the object list points at.
+#![allow(unsafe_code)]
 
 use std::ffi::{c_char, c_int, c_void};
 

@@ -6,6 +6,10 @@
 //! through the facade's registry (`open.rs`), into the one process namespace
 //! plugins' own `dlopen` uses. Does not own `dladdr`/`dlinfo` (`address.rs`),
 //! the handle table (`table.rs`) or the C names themselves (`c/dlfcn.c`).
+//!
+//! Unsafe code is allowed in this module: its entry points are C functions
+//! (`#[no_mangle]`) taking C strings, and it reads the process's `argv`.
+#![allow(unsafe_code)]
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 

@@ -10,6 +10,11 @@
 //! `dlerror()`). The link-order check `staticdl_linked_first` is C
 //! (`c/check.c`). Does not own the `<dlfcn.h>` names (`dlfcn.rs`,
 //! `address.rs`) or preload's rules (`preload.rs`).
+//!
+//! Unsafe code is allowed in this module: its entry points are C functions
+//! (`#[no_mangle]`) taking C strings and writing through the caller's
+//! pointers.
+#![allow(unsafe_code)]
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 

@@ -33,8 +33,8 @@
 //! with C examples (no Rust doc tests); `tests/capi` links the archive into C,
 //! C++, Go and Lua programs and checks them against glibc.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![warn(missing_docs)]
+#![deny(unsafe_code, unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
 mod address;
 mod dlfcn;
@@ -63,6 +63,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 ///
 /// # Safety
 /// `p` is null or points at a NUL-terminated string that outlives `'a`.
+#[allow(unsafe_code)] // reads a caller's C string: the one way C arguments come in
 unsafe fn c_str<'a>(p: *const c_char) -> Option<&'a CStr> {
     // SAFETY: the caller's contract.
     (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) })

@@ -13,6 +13,10 @@
 //! is printed and the variable is removed from the environment, so children do
 //! not see it. An unset or empty variable costs no system call beyond reading
 //! the environment. Does not own the opens themselves (`open.rs`).
+//!
+//! Unsafe code is allowed in this module: it asks `getauxval` for
+//! `AT_SECURE` and removes the variable with `unsetenv`.
+#![allow(unsafe_code)]
 
 use std::collections::HashSet;
 use std::ffi::CString;

@@ -10,6 +10,10 @@
 //! last close drops the table's `Plugin`, outside the lock, which unloads the
 //! object if no other handle holds it. Does not own how objects are opened
 //! (`open.rs`) or looked into.
+//!
+//! Unsafe code is allowed in this module: an entry holds C string and link
+//! map pointers, which makes it `Send` only by a promise (`unsafe impl`).
+#![allow(unsafe_code)]
 
 use std::collections::HashSet;
 use std::ffi::{c_char, c_void, CString};

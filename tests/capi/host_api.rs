@@ -69,6 +69,7 @@ fn host_api_speaks_the_facades_words_and_shares_handles() {
     assert_eq!(value(&out, "forgot"), "1");
     assert_eq!(value(&out, "forgot again"), "0");
     assert_eq!(value(&out, "export"), "0");
+    assert_eq!(value(&out, "exported in the global scope"), "1");
     assert_eq!(value(&out, "third open"), "opened (null)");
     // hostimport_call(a, b) = host_add(a, b) * 2, host_add the host's a + b.
     assert_eq!(
