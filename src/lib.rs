@@ -23,6 +23,12 @@
 //! # Ok::<(), staticdl::Error>(())
 //! ```
 //!
+//! Before opening, [`OpenOptions::check`] (or [`Plugin::check`]) tells what the
+//! open would do, found by a dry run that maps and relocates the objects in this
+//! process's namespace without running any of their code: the verdict with the
+//! very error the open would return, every object of the load, where each import
+//! binds and what nothing provides.
+//!
 //! What it keeps from Go's `plugin` package: one load per file however it is
 //! named, initialisation exactly once even under concurrent opens, and typed
 //! lookups. What it changes: plugins unload when the last handle goes (opt out
@@ -61,6 +67,7 @@
 #![deny(unsafe_code, unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
+mod check;
 mod descriptor;
 mod error;
 mod host;
@@ -72,6 +79,7 @@ mod plugin;
 mod registry;
 mod symbol;
 
+pub use check::{CheckedObject, DescriptorCheck, MissingImport, NeededBy, Report};
 pub use descriptor::{Descriptor, ExportDecl, RouteDecl};
 pub use error::{Error, OpenError};
 pub use host::{reset_log_handler, set_log_handler};
@@ -118,6 +126,7 @@ const _: () = {
     send_sync::<OpenOptions>();
     send_sync::<Error>();
     send_sync::<Descriptor>();
+    send_sync::<Report>();
     send_sync::<Symbol<'static, extern "C" fn(i32, i32) -> i32>>();
     #[cfg(feature = "http")]
     send_sync::<Reply<'static>>();

@@ -1,45 +1,22 @@
 //! The `staticdl` command, built as a static musl executable (no `PT_INTERP`, no
 //! `DT_NEEDED`) and run against the fixtures: `inspect` on objects that load and
-//! objects that do not (exit status, text, JSON shape), `call` with integers,
-//! strings, floating point and versions, and every usage error (exit status 2).
+//! objects that do not (exit status, text, JSON shape), `inspect` and `call`
+//! agreeing (Debian's zlib; a refused object), `call` with integers, strings,
+//! floating point and versions, functions nothing provides bound to traps (a
+//! constructor that calls one aborts, naming it), `--preload` supplying them
+//! (compared with glibc running the same objects), and every usage error (exit
+//! status 2). `staticdl check` is tested in `tests/check.rs`.
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+#[path = "support/json.rs"]
+mod json;
 
-/// Builds (once per process) `staticdl` for `x86_64-unknown-linux-musl` in a
-/// target directory of its own and returns the executable's path.
+use std::path::Path;
+use std::process::{Command, Output};
+
 fn cli() -> &'static Path {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-target");
-        let mut cmd = common::nested_cargo();
-        cmd.current_dir(root)
-            .args([
-                "build",
-                "--offline",
-                "-p",
-                "staticdl-cli",
-                "--bin",
-                "staticdl",
-            ])
-            .args(["--target", "x86_64-unknown-linux-musl", "--manifest-path"])
-            .arg(root.join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(&target_dir);
-        let out = cmd.output().expect("running cargo");
-        assert!(
-            out.status.success(),
-            "building the staticdl command failed ({}):\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        target_dir.join("x86_64-unknown-linux-musl/debug/staticdl")
-    })
+    common::staticdl_command()
 }
 
 fn run(args: &[&str]) -> Output {
@@ -59,6 +36,12 @@ fn stderr(o: &Output) -> String {
 
 fn fixture(name: &str) -> String {
     common::fixture(name).to_string_lossy().into_owned()
+}
+
+/// `--preload` of the fixture that defines `host_record`, which the fixtures'
+/// constructors and destructors call.
+fn preload_record() -> [String; 2] {
+    ["--preload".into(), fixture("host_record")]
 }
 
 /// Runs `staticdl call ...` and returns its one line of output; fails on a
@@ -177,7 +160,33 @@ fn inspect_shows_dependencies_and_how_imports_resolve() {
     let b = by_name("chain_b_value");
     assert_eq!(b["resolved"], json::Value::Bool(true));
     assert_eq!(b["resolved_by"].as_str(), Some("libchain_b.so"));
+    assert_eq!(b["bound"].as_str(), Some("object"));
+    assert_eq!(by_name("host_record")["bound"].as_str(), Some("missing"));
     assert_eq!(v["plugin"], json::Value::Null);
+    // The whole load: three new objects, and host_record missing in each.
+    let objects: Vec<(&str, bool)> = v["objects"]
+        .as_array()
+        .iter()
+        .map(|o| {
+            (
+                o["soname"].as_str().unwrap(),
+                o["new"] == json::Value::Bool(true),
+            )
+        })
+        .collect();
+    assert_eq!(
+        objects,
+        [
+            ("libchain_a.so", true),
+            ("libchain_b.so", true),
+            ("libchain_c.so", true)
+        ]
+    );
+    let missing = v["missing"].as_array();
+    assert_eq!(missing.len(), 1);
+    assert_eq!(missing[0]["name"].as_str(), Some("host_record"));
+    assert_eq!(missing[0]["trapped"], json::Value::Bool(false));
+    assert_eq!(missing[0]["needed_by"].as_array().len(), 3);
 
     // basic: a weak import bound to 0, and a strong one nothing provides.
     let o = run(&["inspect", &fixture("basic")]);
@@ -242,17 +251,37 @@ fn inspect_objects_that_would_not_load() {
 #[test]
 fn call_integers_strings_and_floating_point() {
     let basic = fixture("basic");
+    // basic's destructor calls host_record: the preload supplies it.
+    let [p, record] = preload_record();
     assert_eq!(
-        call_ok(&[&basic, "basic_add", "i32:2", "i32:3", "--ret", "i32"]),
+        call_ok(&[
+            &basic,
+            "basic_add",
+            "i32:2",
+            "i32:3",
+            "--ret",
+            "i32",
+            &p,
+            &record
+        ]),
         "5"
     );
     assert_eq!(
-        call_ok(&[&basic, "basic_add", "i32:-9", "i32:2", "--ret", "i32"]),
+        call_ok(&[
+            &p,
+            &record,
+            &basic,
+            "basic_add",
+            "i32:-9",
+            "i32:2",
+            "--ret",
+            "i32"
+        ]),
         "-7"
     );
     // The constructor ran before the call; the IFUNC was resolved.
     assert_eq!(
-        call_ok(&[&basic, "basic_ifunc", "i32:7", "--ret=i32"]),
+        call_ok(&[&basic, "basic_ifunc", "i32:7", "--ret=i32", &p, &record]),
         "21"
     );
 
@@ -347,20 +376,36 @@ fn call_plugins_versions_and_missing_imports() {
         call_ok(&[&fixture("rust_abi"), "rabi_fib", "u64:50", "--ret", "u64"]),
         "12586269025"
     );
-    // name@VERSION; chain_c imports host_record, which is stubbed with a warning.
+    // name@VERSION; chain_c's constructor calls host_record, which the preload
+    // supplies: nothing is missing, so nothing is warned about.
     let chain_c = fixture("chain_c");
-    let o = run(&["call", &chain_c, "chain_versioned@VER_1", "--ret", "i32"]);
+    let [p, record] = preload_record();
+    let o = run(&[
+        "call",
+        &chain_c,
+        "chain_versioned@VER_1",
+        "--ret",
+        "i32",
+        &p,
+        &record,
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "1\n");
-    assert!(
-        stderr(&o).contains("imports host_record, which nothing provides"),
-        "{}",
-        stderr(&o)
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    assert_eq!(
+        call_ok(&[&chain_c, "chain_versioned", "--ret", "i32", &p, &record]),
+        "2"
     );
-    assert_eq!(call_ok(&[&chain_c, "chain_versioned", "--ret", "i32"]), "2");
     // Through DT_NEEDED: chain_a -> chain_b -> chain_c.
     assert_eq!(
-        call_ok(&[&fixture("chain_a"), "chain_a_total", "--ret", "i32"]),
+        call_ok(&[
+            &fixture("chain_a"),
+            "chain_a_total",
+            "--ret",
+            "i32",
+            &p,
+            &record
+        ]),
         "111"
     );
 
@@ -428,6 +473,10 @@ fn every_usage_error_exits_with_2() {
             "unknown return type \"char\"",
         ),
         (&["call", &cc, "f", "--lazy"], "unknown option \"--lazy\""),
+        (&["call", &cc, "f", "--preload"], "--preload needs a LIB"),
+        (&["check"], "check: missing PATH"),
+        (&["check", "--json"], "check: missing PATH"),
+        (&["check", &cc, "--strict"], "unknown option \"--strict\""),
     ];
     for (args, message) in cases {
         let o = run(args);
@@ -447,198 +496,6 @@ fn every_usage_error_exits_with_2() {
     }
 }
 
-/// Just enough JSON to check the shape of `inspect --json`.
-mod json {
-    use super::BTreeMap;
-
-    #[derive(Debug, Clone, PartialEq)]
-    pub enum Value {
-        Null,
-        Bool(bool),
-        Num(f64),
-        Str(String),
-        Array(Vec<Value>),
-        Object(BTreeMap<String, Value>),
-    }
-
-    static NULL: Value = Value::Null;
-
-    impl Value {
-        pub fn as_str(&self) -> Option<&str> {
-            match self {
-                Value::Str(s) => Some(s),
-                _ => None,
-            }
-        }
-
-        pub fn as_array(&self) -> &[Value] {
-            match self {
-                Value::Array(a) => a,
-                other => panic!("not an array: {other:?}"),
-            }
-        }
-    }
-
-    impl std::ops::Index<&str> for Value {
-        type Output = Value;
-        fn index(&self, key: &str) -> &Value {
-            match self {
-                Value::Object(m) => m.get(key).unwrap_or(&NULL),
-                _ => &NULL,
-            }
-        }
-    }
-
-    impl std::ops::Index<usize> for Value {
-        type Output = Value;
-        fn index(&self, i: usize) -> &Value {
-            match self {
-                Value::Array(a) => a.get(i).unwrap_or(&NULL),
-                _ => &NULL,
-            }
-        }
-    }
-
-    pub fn parse(text: &str) -> Result<Value, String> {
-        let mut p = Parser {
-            s: text.as_bytes(),
-            i: 0,
-        };
-        let v = p.value()?;
-        p.ws();
-        if p.i != p.s.len() {
-            return Err(format!("trailing input at {}", p.i));
-        }
-        Ok(v)
-    }
-
-    struct Parser<'a> {
-        s: &'a [u8],
-        i: usize,
-    }
-
-    impl Parser<'_> {
-        fn ws(&mut self) {
-            while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
-                self.i += 1;
-            }
-        }
-
-        fn eat(&mut self, lit: &str) -> bool {
-            if self.s[self.i..].starts_with(lit.as_bytes()) {
-                self.i += lit.len();
-                true
-            } else {
-                false
-            }
-        }
-
-        fn value(&mut self) -> Result<Value, String> {
-            self.ws();
-            let c = *self.s.get(self.i).ok_or("unexpected end")?;
-            match c {
-                b'n' if self.eat("null") => Ok(Value::Null),
-                b't' if self.eat("true") => Ok(Value::Bool(true)),
-                b'f' if self.eat("false") => Ok(Value::Bool(false)),
-                b'"' => self.string().map(Value::Str),
-                b'[' => {
-                    self.i += 1;
-                    let mut items = Vec::new();
-                    self.ws();
-                    if self.eat("]") {
-                        return Ok(Value::Array(items));
-                    }
-                    loop {
-                        items.push(self.value()?);
-                        self.ws();
-                        if self.eat("]") {
-                            return Ok(Value::Array(items));
-                        }
-                        if !self.eat(",") {
-                            return Err(format!("expected , at {}", self.i));
-                        }
-                    }
-                }
-                b'{' => {
-                    self.i += 1;
-                    let mut map = BTreeMap::new();
-                    self.ws();
-                    if self.eat("}") {
-                        return Ok(Value::Object(map));
-                    }
-                    loop {
-                        self.ws();
-                        let k = self.string()?;
-                        self.ws();
-                        if !self.eat(":") {
-                            return Err(format!("expected : at {}", self.i));
-                        }
-                        let v = self.value()?;
-                        if map.insert(k.clone(), v).is_some() {
-                            return Err(format!("duplicate key {k}"));
-                        }
-                        self.ws();
-                        if self.eat("}") {
-                            return Ok(Value::Object(map));
-                        }
-                        if !self.eat(",") {
-                            return Err(format!("expected , at {}", self.i));
-                        }
-                    }
-                }
-                b'-' | b'0'..=b'9' => {
-                    let start = self.i;
-                    while self.i < self.s.len()
-                        && matches!(
-                            self.s[self.i],
-                            b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'
-                        )
-                    {
-                        self.i += 1;
-                    }
-                    let t = std::str::from_utf8(&self.s[start..self.i]).unwrap();
-                    t.parse().map(Value::Num).map_err(|e| format!("{t}: {e}"))
-                }
-                _ => Err(format!("unexpected {:?} at {}", c as char, self.i)),
-            }
-        }
-
-        fn string(&mut self) -> Result<String, String> {
-            if !self.eat("\"") {
-                return Err(format!("expected string at {}", self.i));
-            }
-            let mut out = Vec::new();
-            loop {
-                let c = *self.s.get(self.i).ok_or("unterminated string")?;
-                self.i += 1;
-                match c {
-                    b'"' => return String::from_utf8(out).map_err(|e| e.to_string()),
-                    b'\\' => {
-                        let e = *self.s.get(self.i).ok_or("bad escape")?;
-                        self.i += 1;
-                        match e {
-                            b'"' | b'\\' | b'/' => out.push(e),
-                            b'n' => out.push(b'\n'),
-                            b't' => out.push(b'\t'),
-                            b'r' => out.push(b'\r'),
-                            b'u' => {
-                                let hex = std::str::from_utf8(&self.s[self.i..self.i + 4]).unwrap();
-                                let ch = char::from_u32(u32::from_str_radix(hex, 16).unwrap())
-                                    .ok_or("bad \\u")?;
-                                self.i += 4;
-                                out.extend(ch.to_string().as_bytes());
-                            }
-                            _ => return Err(format!("bad escape at {}", self.i)),
-                        }
-                    }
-                    c if c < 0x20 => return Err("control character in string".into()),
-                    c => out.push(c),
-                }
-            }
-        }
-    }
-}
-
 /// A `-nostdlib` object with general-dynamic TLS and no `DT_NEEDED`: its
 /// `__tls_get_addr` is the loader's own, bound by `call` like any import (it used
 /// to be a missing import, answered by a function returning 0).
@@ -653,4 +510,130 @@ fn call_a_general_dynamic_tls_object_without_dt_needed() {
         "__tls_get_addr reported missing: {}",
         stderr(&o)
     );
+}
+
+/// Without a preload, chain_c's constructor calls host_record, which nothing
+/// provides: `call` names it in a warning, binds it to a trap, and the trap
+/// aborts the process with the object and the function named, before the call.
+#[test]
+fn a_constructor_calling_an_unresolved_function_aborts_naming_it() {
+    use std::os::unix::process::ExitStatusExt;
+    let chain_c = fixture("chain_c");
+    let o = run(&["call", &chain_c, "chain_c_value", "--ret", "i32"]);
+    let err = stderr(&o);
+    assert_eq!(
+        o.status.signal(),
+        Some(6),
+        "not SIGABRT: {}\n{err}",
+        o.status
+    );
+    assert!(
+        err.contains(&format!(
+            "staticdl: warning: {chain_c} imports host_record, which nothing provides"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "staticdl: {chain_c}: call of unresolved function host_record"
+        )),
+        "{err}"
+    );
+    assert_eq!(stdout(&o), "", "the call must not have happened");
+    // --strict refuses to load instead, naming the same import.
+    let o = run(&["call", &chain_c, "chain_c_value", "--strict"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("undefined symbol host_record"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// The records the preloaded host_record writes, in order.
+fn records(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("host_record(")?.strip_suffix(')'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `--preload` as glibc's loader does it: the same two objects run under glibc
+/// (Python's ctypes opens libhost_record.so with RTLD_GLOBAL, then chain_a, calls
+/// chain_a_total and exits, which runs the finalisers) give the result and the
+/// order of the constructors' and destructors' records that `staticdl` must give.
+#[test]
+fn preload_supplies_imports_as_glibc_does() {
+    let record = fixture("host_record");
+    let chain_a = fixture("chain_a");
+    let script = "import ctypes, sys\n\
+        ctypes.CDLL(sys.argv[1], mode=ctypes.RTLD_GLOBAL)\n\
+        a = ctypes.CDLL(sys.argv[2])\n\
+        print(a.chain_a_total(), flush=True)\n";
+    let glibc = Command::new("python3")
+        .args(["-c", script, &record, &chain_a])
+        .output()
+        .expect("running python3");
+    assert!(glibc.status.success(), "{}", stderr(&glibc));
+    let o = run(&[
+        "call",
+        "--preload",
+        &record,
+        &chain_a,
+        "chain_a_total",
+        "--ret",
+        "i32",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), stdout(&glibc));
+    let expected = records(&stderr(&glibc));
+    assert_eq!(expected.len(), 6, "glibc ran: {expected:?}");
+    assert_eq!(records(&stderr(&o)), expected);
+}
+
+/// `inspect` and `call` answer from the same open: Debian's zlib loads in both
+/// (it used to be "would not load" in `inspect` while `call` loaded it), with
+/// the version Python's zlib module reports for the same library; an object
+/// `inspect` refuses is refused by `call --strict` with the same error.
+#[test]
+fn inspect_and_call_agree() {
+    let zlib = "/lib/x86_64-linux-gnu/libz.so.1";
+    let o = run(&["inspect", zlib, "--json"]);
+    let v = json::parse(stdout(&o).trim()).unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_eq!(v["loads"], json::Value::Bool(true));
+    let libc = v["needed"]
+        .as_array()
+        .iter()
+        .find(|n| n["name"].as_str() == Some("libc.so.6"))
+        .cloned()
+        .expect("libz needs libc.so.6");
+    assert_eq!(libc["provided"], json::Value::Bool(true));
+    let python = Command::new("python3")
+        .args(["-c", "import zlib; print(zlib.ZLIB_RUNTIME_VERSION)"])
+        .output()
+        .expect("running python3");
+    assert!(python.status.success());
+    for strict in [true, false] {
+        let mut args = vec!["call", zlib, "zlibVersion", "--ret", "str"];
+        if strict {
+            args.push("--strict");
+        }
+        let o = run(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert_eq!(stdout(&o), stdout(&python));
+    }
+    let check = run(&["check", zlib]);
+    assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
+    assert!(stdout(&check).starts_with(&format!("{zlib}: loads\n")));
+
+    let refused = fixture("undefined_data");
+    let o = run(&["inspect", &refused, "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json::parse(stdout(&o).trim()).unwrap();
+    let error = v["error"].as_str().unwrap().to_owned();
+    let o = run(&["call", &refused, "undefined_data_use", "--strict"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o), format!("staticdl: {error}\n"));
 }

@@ -1,6 +1,6 @@
 //! The command line: what `staticdl` was asked to do, parsed without side effects.
 //!
-//! Owns [`Command`], [`CallSpec`] (with its typed [`Arg`]s and [`RetType`]) and
+//! Owns [`Command`], [`CallSpec`] (with its typed [`Arg`]s, [`RetType`] and preloads) and
 //! [`UsageError`], and the pure parsers [`parse`] and [`parse_call_args`] — pure so
 //! that they can be unit-tested and fuzzed. It does not load or call anything.
 
@@ -15,19 +15,28 @@ pub const MAX_FLOAT_ARGS: usize = 8;
 
 pub const USAGE: &str = "\
 usage: staticdl inspect FILE [--json]
-       staticdl call FILE SYMBOL [ARG...] [--ret TYPE] [--strict]
+       staticdl check PATH... [--json]
+       staticdl call FILE SYMBOL [ARG...] [--ret TYPE] [--strict] [--preload LIB]...
 
 inspect  what FILE needs (DT_NEEDED, imports, TLS, executable stack, init and
-         fini functions, plugin metadata), how each import resolves here, and
-         whether it would load; runs none of its code. Exit 0 if it would load.
+         fini functions, plugin metadata), the objects its load maps, where
+         each import binds here, and whether it would load: the verdict of the
+         very open `call --strict` makes, found by a dry run that runs none of
+         its code. Exit 0 if it would load.
+check    the same verdict for many objects: each PATH is a file, or a folder
+         searched recursively for regular shared objects. One line per object
+         (loads, or the reason), then the names nothing provides, ranked by
+         how many objects need them. Exit 0 if every object would load.
 call     loads FILE with its dependencies and calls the C function SYMBOL
          (or SYMBOL@VERSION), printing the result on one line.
          ARG:  i32:N  i64:N  u64:N  f64:X  str:TEXT  null
          TYPE: void i32 i64 u64 f64 str ptr (default void)
          At most 6 integer/pointer and 8 floating-point arguments (System V
-         registers); variadic functions are not supported. Imports that
-         nothing provides are bound to a stub returning 0, with a warning;
-         --strict refuses to load instead.
+         registers); variadic functions are not supported. Functions that
+         nothing provides are bound to a trap, with a warning: calling one
+         prints its name and aborts; --strict refuses to load instead.
+         --preload LIB (repeatable) opens LIB first, in the global scope, so
+         its exports satisfy FILE's imports (as LD_PRELOAD would).
 
 Loaded objects may import memcpy, memmove, memset, memcmp, bcmp and strlen
 from this command; everything else comes from their DT_NEEDED libraries.
@@ -39,6 +48,7 @@ exit status: 0 success, 1 failure, 2 usage error";
 pub enum Command {
     Help,
     Inspect { file: PathBuf, json: bool },
+    Check { paths: Vec<PathBuf>, json: bool },
     Call(CallSpec),
 }
 
@@ -49,8 +59,10 @@ pub struct CallSpec {
     pub symbol: String,
     pub args: Vec<Arg>,
     pub ret: RetType,
-    /// Refuse to load when imports are missing instead of stubbing them.
+    /// Refuse to load when functions are missing instead of trapping them.
     pub strict: bool,
+    /// Opened first, in order, in the global scope.
+    pub preload: Vec<PathBuf>,
 }
 
 /// A typed argument.
@@ -89,7 +101,9 @@ pub enum UsageError {
     NoCommand,
     UnknownCommand(String),
     MissingFile(&'static str),
+    MissingPath,
     MissingSymbol,
+    MissingPreload,
     UnknownOption {
         command: &'static str,
         option: String,
@@ -124,10 +138,12 @@ impl fmt::Display for UsageError {
         match self {
             UsageError::NoCommand => write!(f, "no command given"),
             UsageError::UnknownCommand(c) => {
-                write!(f, "unknown command {c:?} (expected inspect or call)")
+                write!(f, "unknown command {c:?} (expected inspect, check or call)")
             }
             UsageError::MissingFile(c) => write!(f, "{c}: missing FILE"),
+            UsageError::MissingPath => write!(f, "check: missing PATH"),
             UsageError::MissingSymbol => write!(f, "call: missing SYMBOL"),
+            UsageError::MissingPreload => write!(f, "--preload needs a LIB"),
             UsageError::UnknownOption { command, option } => {
                 write!(f, "{command}: unknown option {option:?}")
             }
@@ -169,6 +185,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
     match command.as_str() {
         "-h" | "--help" | "help" => Ok(Command::Help),
         "inspect" => parse_inspect_args(rest),
+        "check" => parse_check_args(rest),
         "call" => parse_call_args(rest).map(Command::Call),
         other => Err(UsageError::UnknownCommand(other.to_owned())),
     }
@@ -198,15 +215,37 @@ fn parse_inspect_args(args: &[String]) -> Result<Command, UsageError> {
     Ok(Command::Inspect { file, json })
 }
 
+fn parse_check_args(args: &[String]) -> Result<Command, UsageError> {
+    let mut paths = Vec::new();
+    let mut json = false;
+    for a in args {
+        if a == "--json" {
+            json = true;
+        } else if a.starts_with("--") {
+            return Err(UsageError::UnknownOption {
+                command: "check",
+                option: a.clone(),
+            });
+        } else {
+            paths.push(PathBuf::from(a));
+        }
+    }
+    if paths.is_empty() {
+        return Err(UsageError::MissingPath);
+    }
+    Ok(Command::Check { paths, json })
+}
+
 /// Parses the arguments of `staticdl call` (after the word `call`):
-/// `FILE SYMBOL [ARG...] [--ret TYPE] [--strict]`, options anywhere after
-/// `FILE`.
+/// `FILE SYMBOL [ARG...] [--ret TYPE] [--strict] [--preload LIB]...`, options
+/// anywhere.
 pub fn parse_call_args(args: &[String]) -> Result<CallSpec, UsageError> {
     let mut file = None;
     let mut symbol = None;
     let mut call_args = Vec::new();
     let mut ret = RetType::Void;
     let mut strict = false;
+    let mut preload = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "--ret" {
@@ -216,6 +255,14 @@ pub fn parse_call_args(args: &[String]) -> Result<CallSpec, UsageError> {
             ret = parse_ret(t)?;
         } else if a == "--strict" {
             strict = true;
+        } else if a == "--preload" {
+            let lib = it.next().ok_or(UsageError::MissingPreload)?;
+            preload.push(PathBuf::from(lib));
+        } else if let Some(lib) = a.strip_prefix("--preload=") {
+            if lib.is_empty() {
+                return Err(UsageError::MissingPreload);
+            }
+            preload.push(PathBuf::from(lib));
         } else if a.starts_with("--") {
             return Err(UsageError::UnknownOption {
                 command: "call",
@@ -245,6 +292,7 @@ pub fn parse_call_args(args: &[String]) -> Result<CallSpec, UsageError> {
         args: call_args,
         ret,
         strict,
+        preload,
     })
 }
 
@@ -318,201 +366,4 @@ fn parse_int<T: TryFrom<i128>>(text: &str) -> Option<T> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn strings(args: &[&str]) -> Vec<String> {
-        args.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn call(args: &[&str]) -> Result<CallSpec, UsageError> {
-        parse_call_args(&strings(args))
-    }
-
-    #[test]
-    fn typed_arguments_and_return_type() {
-        let spec = call(&[
-            "lib.so",
-            "f",
-            "i32:-5",
-            "i64:0x10",
-            "u64:18446744073709551615",
-            "f64:1.5",
-            "str:hi there",
-            "null",
-            "--ret",
-            "f64",
-        ])
-        .unwrap();
-        assert_eq!(spec.file, PathBuf::from("lib.so"));
-        assert_eq!(spec.symbol, "f");
-        assert_eq!(
-            spec.args,
-            vec![
-                Arg::I32(-5),
-                Arg::I64(16),
-                Arg::U64(u64::MAX),
-                Arg::F64(1.5),
-                Arg::Str(CString::new("hi there").unwrap()),
-                Arg::Null,
-            ]
-        );
-        assert_eq!(spec.ret, RetType::F64);
-        assert!(!spec.strict);
-        let spec = call(&["--strict", "lib.so", "--ret=str", "g@VER_1"]).unwrap();
-        assert_eq!(
-            (spec.symbol.as_str(), spec.ret, spec.strict),
-            ("g@VER_1", RetType::Str, true)
-        );
-        assert_eq!(call(&["lib.so", "g"]).unwrap().ret, RetType::Void);
-        // A string may contain colons; only the first separates the tag.
-        assert_eq!(
-            call(&["l", "f", "str:a:b"]).unwrap().args,
-            vec![Arg::Str(CString::new("a:b").unwrap())]
-        );
-    }
-
-    #[test]
-    fn every_misuse_is_a_usage_error() {
-        use UsageError::*;
-        assert_eq!(call(&[]), Err(MissingFile("call")));
-        assert_eq!(call(&["lib.so"]), Err(MissingSymbol));
-        assert!(
-            matches!(call(&["l", "f", "i8:1"]), Err(UnknownArgType { tag, .. }) if tag == "i8")
-        );
-        assert!(matches!(call(&["l", "f", "5"]), Err(UnknownArgType { .. })));
-        assert!(matches!(
-            call(&["l", "f", "i32:x"]),
-            Err(BadNumber { kind: "i32", .. })
-        ));
-        assert!(matches!(
-            call(&["l", "f", "i32:4294967296"]),
-            Err(BadNumber { .. })
-        ));
-        assert!(matches!(
-            call(&["l", "f", "u64:-1"]),
-            Err(BadNumber { kind: "u64", .. })
-        ));
-        assert!(matches!(call(&["l", "f", "i64:"]), Err(BadNumber { .. })));
-        assert!(matches!(
-            call(&["l", "f", "f64:one"]),
-            Err(BadNumber { kind: "f64", .. })
-        ));
-        assert!(matches!(
-            call(&["l", "f", "i32:1_000"]),
-            Err(BadNumber { .. })
-        ));
-        assert_eq!(call(&["l", "f", "--ret"]), Err(MissingRetType));
-        assert_eq!(
-            call(&["l", "f", "--ret", "i8"]),
-            Err(UnknownRetType("i8".into()))
-        );
-        assert!(matches!(
-            call(&["l", "f", "--verbose"]),
-            Err(UnknownOption { .. })
-        ));
-        let seven: Vec<&str> = ["l", "f"].into_iter().chain(["i32:1"; 7]).collect();
-        assert_eq!(call(&seven), Err(TooManyIntArgs { count: 7 }));
-        let nine: Vec<&str> = ["l", "f"].into_iter().chain(["f64:1"; 9]).collect();
-        assert_eq!(call(&nine), Err(TooManyFloatArgs { count: 9 }));
-        // Six of each class is fine: they use different registers.
-        let mixed: Vec<&str> = ["l", "f"]
-            .into_iter()
-            .chain(["i64:1"; 6])
-            .chain(["f64:2"; 8])
-            .collect();
-        assert_eq!(call(&mixed).unwrap().args.len(), 14);
-    }
-
-    #[test]
-    fn commands() {
-        assert_eq!(parse(&[]), Err(UsageError::NoCommand));
-        assert_eq!(parse(&strings(&["--help"])), Ok(Command::Help));
-        assert_eq!(
-            parse(&strings(&["inspect", "x.so", "--json"])),
-            Ok(Command::Inspect {
-                file: "x.so".into(),
-                json: true
-            })
-        );
-        assert_eq!(
-            parse(&strings(&["inspect"])),
-            Err(UsageError::MissingFile("inspect"))
-        );
-        assert!(matches!(
-            parse(&strings(&["inspect", "a", "b"])),
-            Err(UsageError::ExtraArgument { .. })
-        ));
-        assert!(matches!(
-            parse(&strings(&["frobnicate"])),
-            Err(UsageError::UnknownCommand(_))
-        ));
-    }
-
-    /// A small deterministic fuzzer: random argument vectors built from pieces
-    /// of valid and invalid syntax never make the parser panic, and whatever it
-    /// accepts respects the register limits.
-    #[test]
-    fn random_command_lines_never_panic() {
-        const PIECES: &[&str] = &[
-            "lib.so",
-            "f",
-            "--ret",
-            "--ret=",
-            "i32",
-            "i64",
-            "u64",
-            "f64",
-            "str",
-            "ptr",
-            "void",
-            "null",
-            "--strict",
-            "--",
-            ":",
-            "i32:",
-            "i32:-",
-            "i32:0x",
-            "i32:-2147483648",
-            "i64:-9223372036854775808",
-            "u64:0xffffffffffffffff",
-            "u64:0x1ffffffffffffffff",
-            "f64:nan",
-            "f64:-inf",
-            "f64:1e308",
-            "str:",
-            "str:\u{0}",
-            "str:é",
-            "x:y",
-            "-1",
-            "i32:+7",
-            "i64:0X1F",
-        ];
-        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        for _ in 0..20_000 {
-            let len = (next() % 18) as usize;
-            let args: Vec<String> = (0..len)
-                .map(|_| {
-                    let piece = PIECES[(next() % PIECES.len() as u64) as usize];
-                    if next() % 5 == 0 {
-                        format!("{piece}{}", next() % 1000)
-                    } else {
-                        piece.to_owned()
-                    }
-                })
-                .collect();
-            if let Ok(spec) = parse_call_args(&args) {
-                let floats = spec.args.iter().filter(|a| a.is_float()).count();
-                assert!(floats <= MAX_FLOAT_ARGS);
-                assert!(spec.args.len() - floats <= MAX_INT_ARGS);
-            }
-            let _ = parse(&args);
-        }
-    }
-}
+mod tests;

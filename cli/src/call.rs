@@ -1,4 +1,5 @@
-//! `staticdl call FILE SYMBOL [ARG...] [--ret TYPE]`: load an object and call one
+//! `staticdl call FILE SYMBOL [ARG...] [--ret TYPE] [--strict] [--preload LIB]...`:
+//! load an object and call one
 //! of its C functions from the command line, purego-style.
 //!
 //! Owns the call itself. On x86-64 System V, integer and pointer arguments travel
@@ -11,12 +12,17 @@
 //! read (they are caller-saved scratch registers, so passing them is harmless).
 //! The result is read from `rax` (integers, pointers) or `xmm0` (`f64`).
 //!
-//! Imports that nothing provides are bound, after a warning, to a stub that
-//! returns 0 — the object still loads, as with `RTLD_LAZY` for a function that is
-//! never called (`--strict` refuses instead).
+//! Functions that nothing provides are bound to traps (`trap_unresolved`):
+//! the object loads, as with `RTLD_LAZY`, and calling such a function prints
+//! `staticdl: <object>: call of unresolved function <name>` and aborts. Each is
+//! named in a warning first, from the facade's check of the same open. Data
+//! nothing provides still refuses the load, and `--strict` refuses on any
+//! missing import. `--preload LIB` opens LIB first, with the same options and in
+//! the global scope, so that its exports satisfy FILE's imports (and interpose
+//! on FILE's own definitions), as `LD_PRELOAD` would.
 
 use std::ffi::{c_char, CStr};
-use std::sync::Arc;
+use std::path::Path;
 
 use staticdl::{OpenOptions, Plugin};
 
@@ -56,14 +62,20 @@ type FloatFn = unsafe extern "C" fn(
     f64,
 ) -> f64;
 
-/// What a missing import is bound to: ignores its arguments, returns 0.
-extern "C" fn missing_import() -> u64 {
-    0
-}
-
 /// Runs the command; returns the exit status.
 pub fn run(spec: &CallSpec) -> i32 {
-    let plugin = match open(spec) {
+    let options = host::options().trap_unresolved(!spec.strict);
+    let mut preloaded = Vec::new();
+    for lib in &spec.preload {
+        match open(lib, &options.clone().global(true)) {
+            Ok(p) => preloaded.push(p),
+            Err(e) => {
+                eprintln!("staticdl: {e}");
+                return 1;
+            }
+        }
+    }
+    let plugin = match open(&spec.file, &options) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("staticdl: {e}");
@@ -72,39 +84,29 @@ pub fn run(spec: &CallSpec) -> i32 {
     };
     let status = call(&plugin, spec);
     plugin.close();
+    // The preloads go last, the most recent first.
+    for p in preloaded.into_iter().rev() {
+        p.close();
+    }
     status
 }
 
-fn open(spec: &CallSpec) -> Result<Plugin, staticdl::Error> {
-    let first = OpenOptions::new()
-        .host_symbols(host::symbols)
-        .open(&spec.file);
-    let loader_error = first.as_ref().err().and_then(|e| e.loader_error());
-    let missing: Vec<String> = match loader_error.map(|e| (e.path(), e.kind())) {
-        Some((path, staticdl::loader::ErrorKind::UnresolvedSymbols { symbols }))
-            if !spec.strict =>
-        {
-            for s in symbols {
-                eprintln!(
-                    "staticdl: warning: {} imports {s}, which nothing provides; it returns 0 if called",
-                    path.display()
-                );
-            }
-            symbols.iter().map(|s| s.name.clone()).collect()
+/// Opens `path` with `options`, having named each function that would be bound
+/// to a trap.
+fn open(path: &Path, options: &OpenOptions) -> Result<Plugin, staticdl::Error> {
+    for m in options.check(path).missing() {
+        if !m.trapped() {
+            continue;
         }
-        _ => return first,
-    };
-    staticdl::forget_failure(&spec.file);
-    let missing = Arc::new(missing);
-    OpenOptions::new()
-        .host_symbols(host::symbols)
-        .host_symbols(move |name: &[u8], _: Option<&[u8]>| {
-            missing
-                .iter()
-                .any(|m| m.as_bytes() == name)
-                .then_some(missing_import as extern "C" fn() -> u64 as usize)
-        })
-        .open(&spec.file)
+        for object in m.needed_by() {
+            eprintln!(
+                "staticdl: warning: {} imports {}, which nothing provides; calling it aborts",
+                object.display(),
+                m.symbol()
+            );
+        }
+    }
+    options.open(path)
 }
 
 fn call(plugin: &Plugin, spec: &CallSpec) -> i32 {

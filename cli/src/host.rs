@@ -4,10 +4,14 @@
 //! library this executable is linked with. A libc-free Rust `cdylib` typically
 //! imports exactly these.
 //!
-//! Owns [`symbols`] and [`provides`]. It offers nothing else: an object that needs
-//! more of a C library states it with `DT_NEEDED`.
+//! Owns [`symbols`], [`provides`] and [`options`], the one set of open options
+//! every command starts from, so that what `inspect` and `check` report is what
+//! `call` gets. It offers nothing else: an object that needs more of a C library
+//! states it with `DT_NEEDED`.
 
 use std::ffi::{c_char, c_int, c_void};
+
+use staticdl::OpenOptions;
 
 extern "C" {
     fn memcpy(dst: *mut c_void, src: *const c_void, n: usize) -> *mut c_void;
@@ -35,4 +39,12 @@ pub fn provides(name: &[u8]) -> Option<usize> {
 /// [`provides`] as a loader symbol source (any version).
 pub fn symbols(name: &[u8], _version: Option<&[u8]>) -> Option<usize> {
     provides(name)
+}
+
+/// The options every command opens (and checks) with: `Plugin::open`'s defaults,
+/// the libc provider included, and this host's memory functions. `call` adds
+/// its policy for unresolved functions and its preloads to these, and nothing
+/// else.
+pub fn options() -> OpenOptions {
+    OpenOptions::new().host_symbols(symbols)
 }

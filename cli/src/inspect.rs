@@ -1,292 +1,77 @@
 //! `staticdl inspect FILE [--json]`: what an object needs and whether it would
 //! load, without running any of its code.
 //!
-//! Owns the static facts read from the file's headers with `object` (`DT_NEEDED`,
-//! imports, `PT_TLS`, `PT_GNU_STACK`, init and fini counts — available even when
-//! the object would not load), two loads with `LoadOptions::run_code(false)` (one
-//! strict, for the verdict; one whose last-resort symbol source records every
-//! import nothing else provides, for the resolution table), the plugin descriptor,
-//! and the text and JSON renderings. It maps and relocates the object but calls
-//! nothing in it: no initialiser, no IFUNC resolver, no `init`.
+//! Owns the rendering, as text and JSON, of two answers it does not compute: the
+//! facade's [`Report`] (`OpenOptions::check` with the command's own options,
+//! [`host::options`]: the very open `call --strict` makes, as a dry run in the
+//! namespace `Plugin::open` uses) and the header facts of `facts.rs` (known even
+//! for an object that would not load). The verdict, the objects, the bindings,
+//! the missing names and the descriptor all come from the report; this file has
+//! no namespace and no loader options of its own.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::fmt::Write;
+use std::path::Path;
 
-use object::elf;
-use object::read::elf::{ElfFile64, ProgramHeader, Sym};
-use object::read::SymbolIndex;
-use object::Endianness;
-use staticdl::loader::{Library, LoadOptions, Namespace, SymbolName};
-use staticdl::{Descriptor, OpenError};
+use staticdl::loader::{BoundTo, Import};
+use staticdl::{DescriptorCheck, NeededBy, OpenError, Report};
 
+use crate::facts::{self, Facts};
 use crate::host;
 use crate::json::Json;
 
-/// One undefined symbol of the object.
-struct Import {
-    name: String,
-    version: Option<String>,
-    weak: bool,
-}
-
-/// What the headers say, without loading.
-struct Facts {
-    soname: Option<String>,
-    needed: Vec<String>,
-    /// `None` when the object has no section headers to find `.dynsym` by.
-    imports: Option<Vec<Import>>,
-    tls: bool,
-    exec_stack: bool,
-    init_count: u64,
-    fini_count: u64,
-}
-
-/// Where an import binds in this host.
-enum Binding {
-    /// Defined by this loaded object (soname, or path).
-    Object(String),
-    /// Offered by this host (`host.rs`).
-    Host,
-    /// Nothing provides it.
-    Unresolved,
-    /// Not known (the object could not be loaded at all).
-    Unknown,
-}
-
-enum PluginMeta {
-    /// No `STATICDL_PLUGIN` symbol.
-    None,
-    Ok(Descriptor),
-    /// A descriptor the host refuses (wrong ABI version, malformed).
-    Refused {
-        message: String,
-        abi_version: Option<u32>,
-    },
-    /// Not known: the object could not be loaded.
-    Unknown,
-}
-
-struct Report {
-    file: PathBuf,
-    facts: Result<Facts, String>,
-    bindings: Vec<Binding>,
-    needed_paths: Vec<Option<PathBuf>>,
-    plugin: PluginMeta,
-    /// `Ok` if `Plugin::open` would load it.
-    verdict: Result<(), String>,
-}
-
 /// Runs the command; returns the exit status.
 pub fn run(file: &Path, json: bool) -> i32 {
-    let report = inspect(file);
+    let report = host::options().check(file);
+    let facts = std::fs::read(file)
+        .map_err(|e| format!("{}: {e}", file.display()))
+        .and_then(|data| facts::read(&data));
     if json {
-        println!("{}", to_json(&report));
+        println!("{}", to_json(&report, &facts));
     } else {
-        print!("{}", to_text(&report));
+        print!("{}", to_text(&report, &facts));
     }
-    if report.verdict.is_ok() {
+    if report.loads() {
         0
     } else {
         1
     }
 }
 
-fn inspect(file: &Path) -> Report {
-    let facts = std::fs::read(file)
-        .map_err(|e| format!("{}: {e}", file.display()))
-        .and_then(|data| read_facts(&data));
-    let ns = Namespace::new();
-    let strict = LoadOptions::new()
-        .run_code(false)
-        .host_symbols(host::symbols);
-    let mut verdict = ns.load(file, &strict).map(drop).map_err(|e| e.to_string());
-
-    // The second load binds whatever nothing provides to a dummy address (no
-    // code runs, so it is never used) and records the names.
-    let missing: Arc<Mutex<Vec<String>>> = Arc::default();
-    let record = missing.clone();
-    static DUMMY: u64 = 0;
-    let lenient = LoadOptions::new()
-        .run_code(false)
-        .host_symbols(host::symbols)
-        .host_symbols(move |name: &[u8], _: Option<&[u8]>| {
-            let mut m = record.lock().unwrap_or_else(|e| e.into_inner());
-            m.push(String::from_utf8_lossy(name).into_owned());
-            Some(&DUMMY as *const u64 as usize)
-        });
-    let loaded = ns.load(file, &lenient);
-    let (bindings, needed_paths, plugin) = match &loaded {
-        Ok(lib) => {
-            let missing = missing.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            let all = ns.loaded();
-            let bindings = match &facts {
-                Ok(Facts {
-                    imports: Some(imports),
-                    ..
-                }) => imports
-                    .iter()
-                    .map(|i| bind(lib, &all, i, &missing))
-                    .collect(),
-                _ => Vec::new(),
-            };
-            let needed_paths = lib.needed().iter().map(|n| find_loaded(&all, n)).collect();
-            let plugin = match Descriptor::from_library(lib) {
-                Ok(None) => PluginMeta::None,
-                Ok(Some(d)) => PluginMeta::Ok(d),
-                Err(e) => PluginMeta::Refused {
-                    abi_version: match &e {
-                        OpenError::AbiVersion { found, .. } => Some(*found),
-                        _ => None,
-                    },
-                    message: e.to_string(),
-                },
-            };
-            (bindings, needed_paths, plugin)
-        }
-        Err(_) => (Vec::new(), Vec::new(), PluginMeta::Unknown),
-    };
-    drop(loaded);
-    if let (Ok(()), PluginMeta::Refused { message, .. }) = (&verdict, &plugin) {
-        verdict = Err(format!("{}: {message}", file.display()));
-    }
-    Report {
-        file: file.to_path_buf(),
-        facts,
-        bindings,
-        needed_paths,
-        plugin,
-        verdict,
-    }
+/// The root object's imports as the check bound them, if it got that far.
+fn bound_imports(r: &Report) -> Option<&[Import]> {
+    r.objects().first().and_then(|o| o.imports())
 }
 
-/// Where import `i` of the root object binds: the breadth-first search the
-/// loader's lookup does from the root, or nowhere if the last-resort source was
-/// asked for it.
-fn bind(lib: &Library, all: &[Library], i: &Import, missing: &[String]) -> Binding {
-    if missing.contains(&i.name) {
-        return Binding::Unresolved;
-    }
-    let name = SymbolName::with_version(i.name.as_bytes(), i.version.as_deref().map(str::as_bytes));
-    match lib.lookup(&name) {
-        Some(addr) => {
-            let addr = addr.as_ptr() as usize;
-            match all.iter().find(|l| l.contains(addr)) {
-                Some(l) => Binding::Object(describe(l)),
-                None => Binding::Object("a provided library".into()),
-            }
-        }
-        // The host is consulted after every loaded object, as the loader does.
-        None if host::provides(i.name.as_bytes()).is_some() => Binding::Host,
-        // Weak, or an IFUNC (not resolved without running code).
-        None => Binding::Unresolved,
-    }
-}
-
-fn describe(lib: &Library) -> String {
-    lib.soname()
-        .map(str::to_owned)
-        .unwrap_or_else(|| lib.path().display().to_string())
-}
-
-fn find_loaded(all: &[Library], needed: &str) -> Option<PathBuf> {
-    all.iter()
-        .find(|l| {
-            l.soname() == Some(needed)
-                || l.path().file_name().and_then(|f| f.to_str()) == Some(needed)
-        })
-        .map(|l| l.path().to_path_buf())
-}
-
-fn read_facts(data: &[u8]) -> Result<Facts, String> {
-    let file = ElfFile64::<Endianness>::parse(data)
-        .map_err(|e| format!("not a 64-bit ELF object: {e}"))?;
-    let endian = file.endian();
-    let mut tls = false;
-    let mut stack = None;
-    for ph in file.elf_program_headers() {
-        let kind = ph.p_type(endian);
-        if kind == elf::PT_TLS {
-            tls = true;
-        } else if kind == elf::PT_GNU_STACK {
-            stack = Some(ph.p_flags(endian).0 & elf::PF_X.0 != 0);
-        }
-    }
-    let dynamic = file
-        .elf_dynamic_table()
-        .map_err(|e| format!("bad dynamic section: {e}"))?;
-    let mut soname = None;
-    let mut needed = Vec::new();
-    let (mut init_count, mut fini_count) = (0, 0);
-    for d in dynamic.iter() {
-        let text = || {
-            dynamic
-                .string(d)
-                .map(|s| String::from_utf8_lossy(s).into_owned())
-                .unwrap_or_else(|_| "<bad string>".into())
-        };
-        if d.tag == elf::DT_NEEDED {
-            needed.push(text());
-        } else if d.tag == elf::DT_SONAME {
-            soname = Some(text());
-        } else if d.tag == elf::DT_INIT && d.val != 0 {
-            init_count += 1;
-        } else if d.tag == elf::DT_FINI && d.val != 0 {
-            fini_count += 1;
-        } else if d.tag == elf::DT_INIT_ARRAYSZ {
-            init_count += d.val / 8;
-        } else if d.tag == elf::DT_FINI_ARRAYSZ {
-            fini_count += d.val / 8;
-        }
-    }
-    Ok(Facts {
-        soname,
-        needed,
-        imports: read_imports(&file),
-        tls,
-        // No PT_GNU_STACK at all means an executable stack, as for the kernel.
-        exec_stack: stack.unwrap_or(true),
-        init_count,
-        fini_count,
+/// How `b` reads in a report: the object's soname when it is one of the load.
+fn target(r: &Report, b: &BoundTo) -> Option<String> {
+    Some(match b {
+        BoundTo::Object(p) => r
+            .objects()
+            .iter()
+            .find(|o| o.path() == p)
+            .and_then(|o| o.soname())
+            .map_or_else(|| p.display().to_string(), str::to_owned),
+        BoundTo::Provided(lib) => lib.clone(),
+        BoundTo::Host => "host".into(),
+        BoundTo::Executable => "executable".into(),
+        BoundTo::Loader => "loader".into(),
+        _ => return None,
     })
 }
 
-fn read_imports(file: &ElfFile64<'_, Endianness>) -> Option<Vec<Import>> {
-    let endian = file.endian();
-    let table = file.elf_dynamic_symbol_table();
-    if table.is_empty() {
-        return if file.elf_section_table().is_empty() {
-            None
-        } else {
-            Some(Vec::new())
-        };
+/// The kind of binding, as the JSON spells it.
+fn kind(b: &BoundTo) -> &'static str {
+    match b {
+        BoundTo::Object(_) => "object",
+        BoundTo::Provided(_) => "provided",
+        BoundTo::Host => "host",
+        BoundTo::Executable => "executable",
+        BoundTo::Loader => "loader",
+        BoundTo::Trapped => "trapped",
+        BoundTo::WeakUndefined => "weak-undefined",
+        BoundTo::Missing => "missing",
+        _ => "unknown",
     }
-    let versions = file
-        .elf_section_table()
-        .versions(endian, file.data())
-        .ok()
-        .flatten();
-    let mut out = Vec::new();
-    for (i, sym) in table.iter().enumerate().skip(1) {
-        if !sym.is_undefined(endian) || sym.st_bind() == elf::STB_LOCAL {
-            continue;
-        }
-        let Ok(name) = sym.name(endian, table.strings()) else {
-            continue;
-        };
-        let version = versions.as_ref().and_then(|v| {
-            let index = v.version_index(endian, SymbolIndex(i)).index();
-            v.version(index)
-                .ok()
-                .flatten()
-                .map(|ver| String::from_utf8_lossy(ver.name()).into_owned())
-        });
-        out.push(Import {
-            name: String::from_utf8_lossy(name).into_owned(),
-            version,
-            weak: sym.st_bind() == elf::STB_WEAK,
-        });
-    }
-    Some(out)
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -297,76 +82,130 @@ fn yes_no(b: bool) -> &'static str {
     }
 }
 
-fn to_text(r: &Report) -> String {
-    use std::fmt::Write;
+fn import_name(name: &str, version: Option<&str>, weak: bool) -> String {
+    let mut out = name.to_owned();
+    if let Some(v) = version {
+        out = format!("{out}@{v}");
+    }
+    if weak {
+        out.push_str(" (weak)");
+    }
+    out
+}
+
+fn to_text(r: &Report, facts: &Result<Facts, String>) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "file: {}", r.file.display());
-    match &r.facts {
+    let _ = writeln!(out, "file: {}", r.path().display());
+    match facts {
         Err(e) => {
             let _ = writeln!(out, "headers: {e}");
         }
-        Ok(f) => {
-            let _ = writeln!(out, "soname: {}", f.soname.as_deref().unwrap_or("(none)"));
-            if f.needed.is_empty() {
-                let _ = writeln!(out, "needed: (none)");
-            } else {
-                let _ = writeln!(out, "needed:");
-                for (i, n) in f.needed.iter().enumerate() {
-                    match r.needed_paths.get(i).cloned().flatten() {
-                        Some(p) => writeln!(out, "  {n} => {}", p.display()),
-                        None => writeln!(out, "  {n} => (not found)"),
-                    }
-                    .ok();
-                }
-            }
-            let _ = writeln!(out, "tls: {}", yes_no(f.tls));
-            let _ = writeln!(out, "executable stack: {}", yes_no(f.exec_stack));
-            let _ = writeln!(
-                out,
-                "init functions: {}, fini functions: {}",
-                f.init_count, f.fini_count
-            );
-            match &f.imports {
-                None => {
-                    let _ = writeln!(out, "imports: unknown (no section headers)");
-                }
-                Some(imports) if imports.is_empty() => {
-                    let _ = writeln!(out, "imports: (none)");
-                }
-                Some(imports) => {
-                    let _ = writeln!(out, "imports:");
-                    for (k, i) in imports.iter().enumerate() {
-                        let mut name = i.name.clone();
-                        if let Some(v) = &i.version {
-                            name = format!("{name}@{v}");
-                        }
-                        if i.weak {
-                            name.push_str(" (weak)");
-                        }
-                        let to = match r.bindings.get(k).unwrap_or(&Binding::Unknown) {
-                            Binding::Object(o) => o.clone(),
-                            Binding::Host => "host".into(),
-                            Binding::Unresolved if i.weak => "unresolved, bound to 0".into(),
-                            Binding::Unresolved => "UNRESOLVED".into(),
-                            Binding::Unknown => "?".into(),
-                        };
-                        let _ = writeln!(out, "  {name} => {to}");
-                    }
-                }
-            }
+        Ok(f) => text_facts(&mut out, r, f),
+    }
+    if r.objects().len() > 1 {
+        let _ = writeln!(out, "objects:");
+        for o in r.objects() {
+            let how = if o.is_new() { "new" } else { "loaded already" };
+            let _ = writeln!(out, "  {} ({how})", o.path().display());
         }
     }
-    match &r.plugin {
-        PluginMeta::None => {
+    if !r.missing().is_empty() {
+        let _ = writeln!(out, "missing:");
+        for m in r.missing() {
+            let trap = if m.trapped() { " (calls trap)" } else { "" };
+            let by: Vec<String> = m
+                .needed_by()
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            let _ = writeln!(out, "  {}{trap}, needed by {}", m.symbol(), by.join(", "));
+        }
+    }
+    text_plugin(&mut out, r.descriptor());
+    match r.error() {
+        None => {
+            let _ = writeln!(out, "verdict: loads");
+        }
+        Some(e) => {
+            let _ = writeln!(out, "verdict: would not load: {e}");
+        }
+    }
+    out
+}
+
+fn text_facts(out: &mut String, r: &Report, f: &Facts) {
+    let _ = writeln!(out, "soname: {}", f.soname.as_deref().unwrap_or("(none)"));
+    let needed = r.objects().first().map(|o| o.needed());
+    if f.needed.is_empty() {
+        let _ = writeln!(out, "needed: (none)");
+    } else {
+        let _ = writeln!(out, "needed:");
+        for (i, n) in f.needed.iter().enumerate() {
+            let to = match needed.and_then(|list| list.get(i)).map(|(_, by)| by) {
+                Some(NeededBy::Provided) => "provided".to_owned(),
+                Some(NeededBy::Object(p)) => p.display().to_string(),
+                _ => "?".to_owned(),
+            };
+            let _ = writeln!(out, "  {n} => {to}");
+        }
+    }
+    let _ = writeln!(out, "tls: {}", yes_no(f.tls));
+    let _ = writeln!(out, "executable stack: {}", yes_no(f.exec_stack));
+    let _ = writeln!(
+        out,
+        "init functions: {}, fini functions: {}",
+        f.init_count, f.fini_count
+    );
+    let lines: Vec<String> = match (bound_imports(r), &f.imports) {
+        (Some(bound), _) => bound
+            .iter()
+            .map(|i| {
+                let to = match &i.bound {
+                    BoundTo::Trapped => "UNRESOLVED, calls trap".to_owned(),
+                    BoundTo::WeakUndefined => "unresolved, bound to 0".to_owned(),
+                    BoundTo::Missing => "UNRESOLVED".to_owned(),
+                    BoundTo::Provided(lib) => format!("{lib} (provided)"),
+                    b => target(r, b).unwrap_or_else(|| "?".into()),
+                };
+                format!(
+                    "{} => {to}",
+                    import_name(&i.name, i.version.as_deref(), i.weak)
+                )
+            })
+            .collect(),
+        (None, Some(listed)) => listed
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} => ?",
+                    import_name(&i.name, i.version.as_deref(), i.weak)
+                )
+            })
+            .collect(),
+        (None, None) => {
+            let _ = writeln!(out, "imports: unknown (no section headers)");
+            return;
+        }
+    };
+    if lines.is_empty() {
+        let _ = writeln!(out, "imports: (none)");
+    } else {
+        let _ = writeln!(out, "imports:");
+        for l in lines {
+            let _ = writeln!(out, "  {l}");
+        }
+    }
+}
+
+fn text_plugin(out: &mut String, d: &DescriptorCheck) {
+    match d {
+        DescriptorCheck::Absent => {
             let _ = writeln!(out, "plugin: none (a plain library)");
         }
-        PluginMeta::Unknown => {
-            let _ = writeln!(out, "plugin: unknown");
+        DescriptorCheck::Refused(cause) => {
+            let _ = writeln!(out, "plugin: refused: {cause}");
         }
-        PluginMeta::Refused { message, .. } => {
-            let _ = writeln!(out, "plugin: refused: {message}");
-        }
-        PluginMeta::Ok(d) => {
+        DescriptorCheck::Accepted(d) => {
             let _ = writeln!(
                 out,
                 "plugin: {} {} (ABI version {})",
@@ -387,45 +226,37 @@ fn to_text(r: &Report) -> String {
                 );
             }
         }
-    }
-    match &r.verdict {
-        Ok(()) => {
-            let _ = writeln!(out, "verdict: loads");
-        }
-        Err(e) => {
-            let _ = writeln!(out, "verdict: would not load: {e}");
+        _ => {
+            let _ = writeln!(out, "plugin: unknown");
         }
     }
-    out
 }
 
-fn to_json(r: &Report) -> Json {
+fn to_json(r: &Report, facts: &Result<Facts, String>) -> Json {
     let mut fields: Vec<(&'static str, Json)> = vec![
-        ("file", Json::str(r.file.display().to_string())),
-        ("loads", Json::Bool(r.verdict.is_ok())),
-        ("error", Json::opt_str(r.verdict.as_ref().err().cloned())),
+        ("file", Json::str(r.path().display().to_string())),
+        ("loads", Json::Bool(r.loads())),
+        ("error", Json::opt_str(r.error().map(|e| e.to_string()))),
     ];
-    match &r.facts {
+    match facts {
         Err(e) => fields.push(("headers_error", Json::str(e.clone()))),
         Ok(f) => {
             fields.push(("soname", Json::opt_str(f.soname.clone())));
+            let resolved = r.objects().first().map(|o| o.needed());
             let needed = f
                 .needed
                 .iter()
                 .enumerate()
                 .map(|(i, n)| {
+                    let by = resolved.and_then(|list| list.get(i)).map(|(_, by)| by);
+                    let path = match by {
+                        Some(NeededBy::Object(p)) => Json::str(p.display().to_string()),
+                        _ => Json::Null,
+                    };
                     Json::Object(vec![
                         ("name", Json::str(n.clone())),
-                        (
-                            "path",
-                            Json::opt_str(
-                                r.needed_paths
-                                    .get(i)
-                                    .cloned()
-                                    .flatten()
-                                    .map(|p| p.display().to_string()),
-                            ),
-                        ),
+                        ("path", path),
+                        ("provided", Json::Bool(by == Some(&NeededBy::Provided))),
                     ])
                 })
                 .collect();
@@ -434,47 +265,106 @@ fn to_json(r: &Report) -> Json {
             fields.push(("executable_stack", Json::Bool(f.exec_stack)));
             fields.push(("init_count", Json::Int(f.init_count as i64)));
             fields.push(("fini_count", Json::Int(f.fini_count as i64)));
-            let imports = match &f.imports {
-                None => Json::Null,
-                Some(list) => Json::Array(
-                    list.iter()
-                        .enumerate()
-                        .map(|(k, i)| {
-                            let (resolved, by) = match r.bindings.get(k) {
-                                Some(Binding::Object(o)) => {
-                                    (Json::Bool(true), Json::str(o.clone()))
-                                }
-                                Some(Binding::Host) => (Json::Bool(true), Json::str("host")),
-                                Some(Binding::Unresolved) => (Json::Bool(false), Json::Null),
-                                _ => (Json::Null, Json::Null),
-                            };
-                            Json::Object(vec![
-                                ("name", Json::str(i.name.clone())),
-                                ("version", Json::opt_str(i.version.clone())),
-                                ("weak", Json::Bool(i.weak)),
-                                ("resolved", resolved),
-                                ("resolved_by", by),
-                            ])
-                        })
-                        .collect(),
-                ),
-            };
-            fields.push(("imports", imports));
+            fields.push(("imports", json_imports(r, f)));
         }
     }
-    let plugin = match &r.plugin {
-        PluginMeta::None | PluginMeta::Unknown => Json::Null,
-        PluginMeta::Refused {
-            message,
-            abi_version,
-        } => Json::Object(vec![
-            ("error", Json::str(message.clone())),
+    fields.push(("objects", json_objects(r)));
+    fields.push(("missing", json_missing(r)));
+    fields.push(("plugin", json_plugin(r.descriptor())));
+    Json::Object(fields)
+}
+
+fn json_imports(r: &Report, f: &Facts) -> Json {
+    if let Some(bound) = bound_imports(r) {
+        return Json::Array(
+            bound
+                .iter()
+                .map(|i| {
+                    let by = target(r, &i.bound);
+                    Json::Object(vec![
+                        ("name", Json::str(i.name.clone())),
+                        ("version", Json::opt_str(i.version.clone())),
+                        ("weak", Json::Bool(i.weak)),
+                        ("resolved", Json::Bool(by.is_some())),
+                        ("resolved_by", Json::opt_str(by)),
+                        ("bound", Json::str(kind(&i.bound))),
+                    ])
+                })
+                .collect(),
+        );
+    }
+    match &f.imports {
+        None => Json::Null,
+        Some(list) => Json::Array(
+            list.iter()
+                .map(|i| {
+                    Json::Object(vec![
+                        ("name", Json::str(i.name.clone())),
+                        ("version", Json::opt_str(i.version.clone())),
+                        ("weak", Json::Bool(i.weak)),
+                        ("resolved", Json::Null),
+                        ("resolved_by", Json::Null),
+                        ("bound", Json::Null),
+                    ])
+                })
+                .collect(),
+        ),
+    }
+}
+
+fn json_objects(r: &Report) -> Json {
+    Json::Array(
+        r.objects()
+            .iter()
+            .map(|o| {
+                Json::Object(vec![
+                    ("path", Json::str(o.path().display().to_string())),
+                    ("soname", Json::opt_str(o.soname())),
+                    ("new", Json::Bool(o.is_new())),
+                ])
+            })
+            .collect(),
+    )
+}
+
+/// The report's missing names (also `staticdl check`'s per-object list).
+pub fn json_missing(r: &Report) -> Json {
+    Json::Array(
+        r.missing()
+            .iter()
+            .map(|m| {
+                Json::Object(vec![
+                    ("name", Json::str(m.symbol().name.clone())),
+                    ("version", Json::opt_str(m.symbol().version.clone())),
+                    ("trapped", Json::Bool(m.trapped())),
+                    (
+                        "needed_by",
+                        Json::Array(
+                            m.needed_by()
+                                .iter()
+                                .map(|p| Json::str(p.display().to_string()))
+                                .collect(),
+                        ),
+                    ),
+                ])
+            })
+            .collect(),
+    )
+}
+
+fn json_plugin(d: &DescriptorCheck) -> Json {
+    match d {
+        DescriptorCheck::Refused(cause) => Json::Object(vec![
+            ("error", Json::str(cause.to_string())),
             (
                 "abi_version",
-                abi_version.map_or(Json::Null, |v| Json::Int(v.into())),
+                match **cause {
+                    OpenError::AbiVersion { found, .. } => Json::Int(found.into()),
+                    _ => Json::Null,
+                },
             ),
         ]),
-        PluginMeta::Ok(d) => Json::Object(vec![
+        DescriptorCheck::Accepted(d) => Json::Object(vec![
             ("name", Json::str(d.name())),
             ("version", Json::str(d.version())),
             ("abi_version", Json::Int(d.abi_version().into())),
@@ -508,7 +398,6 @@ fn to_json(r: &Report) -> Json {
                 ),
             ),
         ]),
-    };
-    fields.push(("plugin", plugin));
-    Json::Object(fields)
+        _ => Json::Null,
+    }
 }

@@ -118,6 +118,11 @@ impl SymbolSource for LibcSymbols {
     fn lookup(&self, name: &[u8], version: Option<&[u8]>) -> Option<usize> {
         symbol(name, version)
     }
+
+    fn lookup_name(&self, name: &staticdl_loader::SymbolName<'_>) -> Option<usize> {
+        table::lookup_hashed(name.name(), name.gnu_hash(), name.version())
+            .or_else(|| host_fallback(name.name(), name.version()))
+    }
 }
 
 /// The address the provider gives an import of `name` at `version`, or `None`

@@ -25,6 +25,14 @@ pub trait SymbolSource: Send + Sync {
     /// The address of `name`, at `version` when the importer asks for one (for
     /// example `GLIBC_2.14`); `None` if this source does not define it.
     fn lookup(&self, name: &[u8], version: Option<&[u8]>) -> Option<usize>;
+
+    /// [`SymbolSource::lookup`] of a name whose hashes are already computed
+    /// ([`SymbolName::gnu_hash`](crate::SymbolName::gnu_hash)): what the loader
+    /// calls while binding. A source with a hash-indexed table overrides it to
+    /// skip hashing; the default asks [`SymbolSource::lookup`].
+    fn lookup_name(&self, name: &crate::SymbolName<'_>) -> Option<usize> {
+        self.lookup(name.name(), name.version())
+    }
 }
 
 impl<F> SymbolSource for F

@@ -141,7 +141,7 @@ impl<'a> Scope<'a> {
                     }
                 }
                 Entry::Source(s, _) => {
-                    if let Some(addr) = s.lookup(name.name(), name.version()) {
+                    if let Some(addr) = s.lookup_name(name) {
                         return Some((Ok(Binding::Addr(addr)), Owner::Host, i));
                     }
                 }

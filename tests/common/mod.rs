@@ -144,6 +144,10 @@ fn recipe(name: &str) -> Recipe {
         "globaldef" => CFixture::plain("globaldef.c"),
         "execstack" => CFixture::linked("execstack.c", &["-Wl,-z,execstack"]),
         "undefined" => CFixture::plain("undefined.c"),
+        // A missing function beside missing data, for the trapping policy.
+        "undefined_data" => CFixture::plain("undefined_data.c"),
+        // Defines `host_record` for hosts that have none (`staticdl call --preload`).
+        "host_record" => CFixture::plain("host_record.c"),
         "manysyms" => return Recipe::ManySyms { hash_style: "gnu" },
         "manysyms_sysv" => return Recipe::ManySyms { hash_style: "sysv" },
         "nostd" => return Recipe::Nostd,
@@ -632,6 +636,38 @@ pub fn build_musl_host(name: &str) -> PathBuf {
     target_dir
         .join("x86_64-unknown-linux-musl/debug")
         .join(name)
+}
+
+/// Builds (once per process) `staticdl` for `x86_64-unknown-linux-musl` in a
+/// target directory of its own and returns the executable's path.
+pub fn staticdl_command() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-target");
+        let mut cmd = nested_cargo();
+        cmd.current_dir(root)
+            .args([
+                "build",
+                "--offline",
+                "-p",
+                "staticdl-cli",
+                "--bin",
+                "staticdl",
+            ])
+            .args(["--target", "x86_64-unknown-linux-musl", "--manifest-path"])
+            .arg(root.join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target_dir);
+        let out = cmd.output().expect("running cargo");
+        assert!(
+            out.status.success(),
+            "building the staticdl command failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        target_dir.join("x86_64-unknown-linux-musl/debug/staticdl")
+    })
 }
 
 /// `readelf FLAG -W PATH`, which must succeed; its output.

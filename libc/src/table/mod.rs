@@ -226,28 +226,84 @@ fn resolve(t: Target) -> usize {
 /// function) and `REFUSED` (an ABI the host does not have); `GLIBC_PRIVATE` and
 /// any other version namespace are refused.
 pub(crate) fn lookup(name: &[u8], version: Option<&[u8]>) -> Option<usize> {
+    lookup_hashed(name, staticdl_loader::gnu_hash(name), version)
+}
+
+/// An index over the sorted table by the GNU hash of the names (open
+/// addressing, at most half full): a lookup costs one probe or two and one
+/// name comparison, where the loader already has the hash. Each slot holds the
+/// hash, the entry's position, and whether the name has a version rule.
+struct Index {
+    slots: Vec<(u32, u32)>,
+    special: Vec<bool>,
+}
+
+fn index() -> &'static Index {
+    static INDEX: OnceLock<Index> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let table = sorted();
+        let size = (table.len() * 2).next_power_of_two().max(16);
+        let mut slots = vec![(0u32, u32::MAX); size];
+        for (i, (name, _)) in table.iter().enumerate() {
+            let h = staticdl_loader::gnu_hash(name.as_bytes());
+            let mut at = h as usize & (size - 1);
+            while slots[at].1 != u32::MAX {
+                at = (at + 1) & (size - 1);
+            }
+            slots[at] = (h, i as u32);
+        }
+        let special = table
+            .iter()
+            .map(|(n, _)| {
+                REFUSED.iter().any(|(r, _)| r == n) || VERSIONED.iter().any(|(v, _, _)| v == n)
+            })
+            .collect();
+        Index { slots, special }
+    })
+}
+
+/// [`lookup`] with the GNU hash of `name` already computed.
+pub(crate) fn lookup_hashed(name: &[u8], gnu: u32, version: Option<&[u8]>) -> Option<usize> {
     if let Some(v) = version {
         if v == b"GLIBC_PRIVATE" || !(v.starts_with(b"GLIBC_") || v.starts_with(b"GCC_")) {
             return None;
         }
+    }
+    let table = sorted();
+    let idx = index();
+    let mask = idx.slots.len() - 1;
+    let mut at = gnu as usize & mask;
+    let i = loop {
+        let (h, i) = idx.slots[at];
+        if i == u32::MAX {
+            // Not in the table: only a version rule can still answer it.
+            return version.and_then(|v| versioned(name, v));
+        }
+        if h == gnu && table[i as usize].0.as_bytes() == name {
+            break i as usize;
+        }
+        at = (at + 1) & mask;
+    };
+    if let (Some(v), true) = (version, idx.special[i]) {
         if REFUSED
             .iter()
             .any(|(n, rv)| n.as_bytes() == name && rv.as_bytes() == v)
         {
             return None;
         }
-        if let Some((_, _, e)) = VERSIONED
-            .iter()
-            .find(|(n, rv, _)| n.as_bytes() == name && rv.as_bytes() == v)
-        {
-            return Some(resolve(e.target));
+        if let Some(a) = versioned(name, v) {
+            return Some(a);
         }
     }
-    let table = sorted();
-    let i = table
-        .binary_search_by(|(n, _)| n.as_bytes().cmp(name))
-        .ok()?;
     Some(table[i].1)
+}
+
+/// The function a `VERSIONED` rule answers `name@v` with.
+fn versioned(name: &[u8], v: &[u8]) -> Option<usize> {
+    VERSIONED
+        .iter()
+        .find(|(n, rv, _)| n.as_bytes() == name && rv.as_bytes() == v)
+        .map(|(_, _, e)| resolve(e.target))
 }
 
 /// Every name the table answers, sorted.

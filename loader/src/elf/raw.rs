@@ -217,8 +217,14 @@ impl Raw<u8> {
     /// `off` is out of range or no NUL follows it inside the table.
     pub fn c_str(&self, off: u32) -> Option<&[u8]> {
         let tail = self.bytes().get(off as usize..)?;
-        let n = tail.iter().position(|&b| b == 0)?;
-        Some(&tail[..n])
+        Some(&tail[..nul_position(tail)?])
+    }
+
+    /// The `len` bytes at offset `off`, if they lie in the table.
+    #[inline]
+    pub fn slice(&self, off: u32, len: u32) -> Option<&[u8]> {
+        let off = off as usize;
+        self.bytes().get(off..off.checked_add(len as usize)?)
     }
 
     /// Whether the string at `off` equals `name` (and ends right after it).
@@ -231,6 +237,29 @@ impl Raw<u8> {
             None => false,
         }
     }
+}
+
+/// The index of the first NUL byte of `b`, scanning eight bytes a step (symbol
+/// names are short, and a byte loop or core's memchr cost a large part of a
+/// symbol relocation).
+#[inline]
+pub(crate) fn nul_position(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(word) = b.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        let w = u64::from_le_bytes(w);
+        // The lowest flagged byte is the first zero byte (flags above a zero
+        // byte can be false, below it they cannot).
+        let zero = w.wrapping_sub(ONES) & !w & HIGHS;
+        if zero != 0 {
+            return Some(i + (zero.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| c == 0).map(|p| i + p)
 }
 
 // SAFETY: a `Raw` of plain-old-data records is an address range into an
@@ -254,3 +283,29 @@ pub(crate) use object::elf::{
     STB_GNU_UNIQUE, STB_LOCAL, STB_WEAK, STT_FILE, STT_FUNC, STT_GNU_IFUNC, STT_SECTION, STT_TLS,
     STV_DEFAULT, STV_PROTECTED, VERSYM_HIDDEN, VERSYM_VERSION, VER_FLG_BASE,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::nul_position;
+
+    #[test]
+    fn nul_position_finds_the_first_zero_at_every_offset() {
+        // Every place of the first NUL in buffers of 0..=24 bytes, bytes around
+        // it chosen to trip a word-at-a-time scan (0x80 and 0x01 next to zero).
+        for len in 0..=24usize {
+            for nul in 0..=len {
+                let mut b: Vec<u8> = (0..len)
+                    .map(|i| [0x80u8, 0x01, 0xff, b'a'][i % 4])
+                    .collect();
+                if nul < len {
+                    b[nul] = 0;
+                    if nul + 1 < len {
+                        b[nul + 1] = 0;
+                    }
+                }
+                let expected = b.iter().position(|&c| c == 0);
+                assert_eq!(nul_position(&b), expected, "len {len} nul {nul}");
+            }
+        }
+    }
+}

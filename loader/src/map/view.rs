@@ -40,7 +40,14 @@ impl<'a> View<'a> {
     /// segment of this mapping, or `None`.
     #[inline]
     pub fn writable_target(&self, vaddr: u64, size: u64) -> Option<Target<'a>> {
-        let s = self.segment(vaddr, size)?;
+        // Searched from the end: the writable segment is the last one of almost
+        // every object.
+        let end = vaddr.checked_add(size)?;
+        let s = self
+            .loads
+            .iter()
+            .rev()
+            .find(|s| vaddr >= s.vaddr && end <= s.end())?;
         s.prot.write.then(|| Target {
             addr: self.bias.wrapping_add(vaddr as usize),
             size,

@@ -19,7 +19,7 @@ use crate::imports::{BindRequest, BoundTo, Import, SlotKind};
 use crate::map::Target;
 use crate::module::Module;
 use crate::scope::{Binding, Entry, Owner, Source};
-use crate::symbols::{required_version, SymbolName};
+use crate::symbols::{required_version, required_version_hashed, SymbolName};
 
 impl Relocator<'_, '_> {
     /// Bind symbol `idx` of the object through the scope. `None` means "write
@@ -56,11 +56,13 @@ impl Relocator<'_, '_> {
                 u64::from(sym.name),
             )
         })?;
-        let version = required_version(&m.dynamic, &m.versions, idx);
+        let hashed = required_version_hashed(&m.dynamic, &m.versions, idx);
+        let version = hashed.map(|(v, _)| v);
         let import = !sym.is_defined();
         let weak = sym.bind() == STB_WEAK;
-        if let Some((found, owner, entry)) =
-            self.scope.lookup(&SymbolName::with_version(name, version))
+        if let Some((found, owner, entry)) = self
+            .scope
+            .lookup(&SymbolName::with_hashed_version(name, hashed))
         {
             if let Owner::Loaded(k) = owner {
                 if !self.used_loaded.contains(&k) {
