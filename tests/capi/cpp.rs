@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::toolchain::{
-    assert_static, compile, diff, glibc_program, musl_command, pkg_config, shared_object, source,
-    staticdl_libs, stdout_of, work_dir, Link,
+    assert_static, build_once, compile, diff, glibc_program, musl_command, pkg_config,
+    shared_object, source, staticdl_libs, stdout_of, work_dir, Link,
 };
 
 /// g++'s major version, which names libstdc++'s header directories.
@@ -29,15 +29,16 @@ fn static_cpp_host() -> PathBuf {
     let specs = format!("{musl_libdir}/musl-gcc.specs");
     let v = gxx_version();
     let bin = work_dir("bin");
-    let support = bin.join("cxx_musl.o");
-    compile(
-        "cxx_musl.o",
-        Command::new("musl-gcc")
-            .args(["-O2", "-c"])
-            .arg(source("cxx_musl.c"))
-            .arg("-o")
-            .arg(&support),
-    );
+    let support = build_once(&bin.join("cxx_musl.o"), |tmp| {
+        compile(
+            "cxx_musl.o",
+            Command::new("musl-gcc")
+                .args(["-O2", "-c"])
+                .arg(source("cxx_musl.c"))
+                .arg("-o")
+                .arg(tmp),
+        )
+    });
     let include = format!("-include{}", source("cxx_musl.h").display());
     let front = [
         "-specs",
@@ -51,21 +52,21 @@ fn static_cpp_host() -> PathBuf {
     ]
     .map(str::to_owned);
     let front: Vec<&str> = front.iter().map(String::as_str).collect();
-    let out = bin.join("cpp_host");
     let host_source = source("cpp_host.cpp");
     let sources: [&Path; 2] = [&host_source, &support];
-    compile(
-        "cpp_host",
-        &mut musl_command(
-            &["g++"],
-            Link::Static,
-            &front,
-            &sources,
-            &staticdl_libs(),
-            &out,
-        ),
-    );
-    out
+    build_once(&bin.join("cpp_host"), |tmp| {
+        compile(
+            "cpp_host",
+            &mut musl_command(
+                &["g++"],
+                Link::Static,
+                &front,
+                &sources,
+                &staticdl_libs(),
+                tmp,
+            ),
+        )
+    })
 }
 
 #[test]

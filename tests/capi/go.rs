@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::toolchain::{
-    assert_static, compile, diff, pkg_config, run_in_empty_root, shared_object, source,
+    assert_static, build_once, compile, diff, pkg_config, run_in_empty_root, shared_object, source,
     staticdl_libs, stdout_of, work_dir,
 };
 
@@ -18,6 +18,10 @@ use crate::toolchain::{
 /// static with musl-gcc and the archive.
 fn go_build(musl: bool) -> PathBuf {
     let out = work_dir("bin").join(if musl { "gohost" } else { "gohost.glibc" });
+    build_once(&out, |tmp| go_build_to(musl, tmp))
+}
+
+fn go_build_to(musl: bool, out: &Path) {
     let mut cmd = Command::new("go");
     cmd.current_dir(source("go"))
         .env("GOCACHE", work_dir("go-cache"))
@@ -26,7 +30,7 @@ fn go_build(musl: bool) -> PathBuf {
         .env("CGO_ENABLED", "1")
         .arg("build")
         .arg("-o")
-        .arg(&out);
+        .arg(out);
     if musl {
         cmd.env("CC", "musl-gcc")
             .env("CGO_CFLAGS", pkg_config(&["--cflags"]).join(" "))
@@ -35,7 +39,6 @@ fn go_build(musl: bool) -> PathBuf {
     }
     cmd.arg("main.go");
     compile(&format!("the Go host (musl: {musl})"), &mut cmd);
-    out
 }
 
 fn run(exe: &Path, plugin: &Path) -> String {

@@ -10,11 +10,12 @@
 //! `tests/fixtures/capi`) or what the tests expect.
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// The tests' own directory under the cargo target's temporary directory.
 pub fn work_dir(name: &str) -> PathBuf {
@@ -148,6 +149,29 @@ pub fn staticdl_libs() -> Vec<String> {
     pkg_config(&["--static", "--libs"])
 }
 
+/// Builds `out` once per test process, whichever tests ask for it at the same
+/// time: `build` writes the file it is given (a temporary name next to `out`),
+/// which is renamed into place, so no test runs a half-written program and
+/// another process's build is replaced atomically.
+pub fn build_once(out: &Path, build: impl FnOnce(&Path)) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<PathBuf, Arc<OnceLock<()>>>>> = OnceLock::new();
+    let once = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(out.to_path_buf())
+        .or_default()
+        .clone();
+    once.get_or_init(|| {
+        let name = out.file_name().unwrap().to_string_lossy();
+        let tmp = out.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+        build(&tmp);
+        fs::rename(&tmp, out)
+            .unwrap_or_else(|e| panic!("renaming {} to {}: {e}", tmp.display(), out.display()));
+    });
+    out.to_path_buf()
+}
+
 /// Runs a compiler command that must succeed.
 pub fn compile(what: &str, cmd: &mut Command) {
     let out = output(cmd);
@@ -162,19 +186,19 @@ pub fn compile(what: &str, cmd: &mut Command) {
 /// Builds a static-pie musl C program from `sources`, linked with
 /// `libstaticdl.a`.
 pub fn musl_program(name: &str, sources: &[&Path], front: &[&str]) -> PathBuf {
-    let out = work_dir("bin").join(name);
-    compile(
-        name,
-        &mut musl_command(
-            &["musl-gcc"],
-            Link::StaticPie,
-            front,
-            sources,
-            &staticdl_libs(),
-            &out,
-        ),
-    );
-    out
+    build_once(&work_dir("bin").join(name), |tmp| {
+        compile(
+            name,
+            &mut musl_command(
+                &["musl-gcc"],
+                Link::StaticPie,
+                front,
+                sources,
+                &staticdl_libs(),
+                tmp,
+            ),
+        )
+    })
 }
 
 /// Builds an ordinary (dynamic, glibc) program with `compiler`.
@@ -193,16 +217,16 @@ pub fn glibc_program(name: &str, compiler: &str, sources: &[&Path], extra: &[&st
 /// Builds an ordinary shared object (linked against glibc, as plugins in the
 /// wild are) with `compiler` (`gcc` or `g++`) and `extra` flags.
 pub fn shared_object(name: &str, compiler: &str, source: &Path, extra: &[&str]) -> PathBuf {
-    let out = work_dir("lib").join(format!("lib{name}.so"));
-    let mut cmd = Command::new(compiler);
-    cmd.args(["-shared", "-fPIC", "-O2", "-Wall", "-Wextra"])
-        .args(extra)
-        .arg(format!("-Wl,-soname,lib{name}.so"))
-        .arg("-o")
-        .arg(&out)
-        .arg(source);
-    compile(name, &mut cmd);
-    out
+    build_once(&work_dir("lib").join(format!("lib{name}.so")), |tmp| {
+        let mut cmd = Command::new(compiler);
+        cmd.args(["-shared", "-fPIC", "-O2", "-Wall", "-Wextra"])
+            .args(extra)
+            .arg(format!("-Wl,-soname,lib{name}.so"))
+            .arg("-o")
+            .arg(tmp)
+            .arg(source);
+        compile(name, &mut cmd);
+    })
 }
 
 /// Runs `cmd`, returning its output (a program that cannot start panics).
