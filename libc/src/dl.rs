@@ -275,7 +275,7 @@ unsafe fn dlsym_impl(handle: usize, name: *const c_char, version: *const c_char)
 }
 
 /// `RTLD_DEFAULT`: the provided libraries (the host), then every loaded object.
-fn default_lookup(name: &[u8], version: Option<&[u8]>) -> Option<usize> {
+pub(super) fn default_lookup(name: &[u8], version: Option<&[u8]>) -> Option<usize> {
     super::table::lookup(name, version).or_else(|| {
         loaded_objects()
             .iter()

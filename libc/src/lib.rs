@@ -178,6 +178,21 @@ fn host_fallback(_name: &[u8], _version: Option<&[u8]>) -> Option<usize> {
     None
 }
 
+/// What a plugin's `dlsym(RTLD_DEFAULT, name)` finds: the provider's answer
+/// for `name` (the host's C library), else the first loaded object, in load
+/// order, that defines it. C hosts linking `libstaticdl.a` search the global
+/// scope with it too.
+///
+/// ```
+/// use staticdl_libc::{default_symbol, symbol};
+///
+/// assert_eq!(default_symbol(b"malloc", None), symbol(b"malloc", None));
+/// assert!(default_symbol(b"no_such_function", None).is_none());
+/// ```
+pub fn default_symbol(name: &[u8], version: Option<&[u8]>) -> Option<usize> {
+    dl::default_lookup(name, version)
+}
+
 /// Every name the provider's table answers, sorted (in a glibc host the
 /// process's glibc may answer more).
 ///

@@ -45,7 +45,7 @@ static void start(void)
         fprintf(stderr, "%s: ", __progname_full);
 }
 
-void staticdl_error(int status, int errnum, const char *fmt, ...)
+void staticdl_glibc_error(int status, int errnum, const char *fmt, ...)
 {
     start();
     va_list ap;
