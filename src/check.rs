@@ -38,7 +38,7 @@ use crate::plugin::Plugin;
 
 mod objects;
 
-use objects::{identities, walk, Walked};
+use objects::{walk, Walked};
 
 /// How many times one check loads with more placeholders before it gives up
 /// listing missing imports (each round adds at least one name).
@@ -362,7 +362,6 @@ fn check(requested: &Path, options: &OpenOptions) -> Report {
         }
     };
     let ns = namespace();
-    let before = identities(ns);
     let mut load = options.load_options();
     load.run_code = false;
     load.record_imports = true;
@@ -414,7 +413,7 @@ fn check(requested: &Path, options: &OpenOptions) -> Report {
             // What the open would find once the missing imports are supplied.
             report.descriptor = read_descriptor(root);
         }
-        report.objects = walk(ns, root, &before, &load)
+        report.objects = walk(root)
             .into_iter()
             .map(|Walked { lib, new, needed }| CheckedObject {
                 path: lib.path().to_path_buf(),

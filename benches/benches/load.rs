@@ -123,7 +123,11 @@ fn lookup(c: &mut Criterion) {
         });
         g.bench_function(BenchmarkId::new("libloading_get", what), |b| {
             // SAFETY: only turned into an address.
-            b.iter(|| unsafe { ll.get::<*mut std::ffi::c_void>(black_box(b0)) }.map(|s| *s as usize).ok())
+            b.iter(|| {
+                unsafe { ll.get::<*mut std::ffi::c_void>(black_box(b0)) }
+                    .map(|s| *s as usize)
+                    .ok()
+            })
         });
         g.bench_function(BenchmarkId::new("elf_loader_get", what), |b| {
             b.iter(|| elf_loader_peer::lookup(&el, black_box(s)))
@@ -165,7 +169,10 @@ fn reopen(c: &mut Criterion) {
 
 /// The facade's registry hit: `Plugin::open` of a path already open.
 #[cfg(feature = "facade")]
-fn facade_reopen(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, path: &std::path::Path) {
+fn facade_reopen(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    path: &std::path::Path,
+) {
     let opts = facade::options();
     let held = facade::open(path, &opts);
     g.bench_function("staticdl_facade_registry", |b| {
@@ -280,10 +287,18 @@ fn call(c: &mut Criterion) {
     // SAFETY: as above.
     let el_f = unsafe { el.get::<TinyAdd>(TINY_FN) }.unwrap().unwrap();
     let mut g = c.benchmark_group("call");
-    g.bench_function("staticdl_fn_ptr", |b| b.iter(|| sd_f(black_box(2), black_box(3))));
-    g.bench_function("glibc_fn_ptr", |b| b.iter(|| dl_f(black_box(2), black_box(3))));
-    g.bench_function("libloading_symbol", |b| b.iter(|| ll_f(black_box(2), black_box(3))));
-    g.bench_function("elf_loader_symbol", |b| b.iter(|| el_f(black_box(2), black_box(3))));
+    g.bench_function("staticdl_fn_ptr", |b| {
+        b.iter(|| sd_f(black_box(2), black_box(3)))
+    });
+    g.bench_function("glibc_fn_ptr", |b| {
+        b.iter(|| dl_f(black_box(2), black_box(3)))
+    });
+    g.bench_function("libloading_symbol", |b| {
+        b.iter(|| ll_f(black_box(2), black_box(3)))
+    });
+    g.bench_function("elf_loader_symbol", |b| {
+        b.iter(|| el_f(black_box(2), black_box(3)))
+    });
     g.finish();
 }
 
@@ -292,7 +307,9 @@ fn replay_case(c: &mut Criterion) {
     let plan = replay::Plan::new(&plugin("libtiny.so"));
     let mut g = c.benchmark_group("replay");
     g.bench_function("staticdl_syscalls", |b| b.iter(|| plan.staticdl()));
-    g.bench_function("staticdl_syscalls+page_touches", |b| b.iter(|| plan.staticdl_touch()));
+    g.bench_function("staticdl_syscalls+page_touches", |b| {
+        b.iter(|| plan.staticdl_touch())
+    });
     g.bench_function("glibc_syscalls", |b| b.iter(|| plan.glibc()));
     g.finish();
 }

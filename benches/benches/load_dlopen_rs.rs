@@ -49,11 +49,16 @@ fn lookup(c: &mut Criterion) {
     for (what, s, k) in [("hit", HIT, &HIT_NAME), ("miss", MISS, &MISS_NAME)] {
         g.bench_function(BenchmarkId::new("dlopen-rs_get", what), |b| {
             // SAFETY: only turned into an address.
-            b.iter(|| unsafe { lib.get::<*mut std::ffi::c_void>(black_box(s)) }.map(|s| *s as usize).ok())
+            b.iter(|| {
+                unsafe { lib.get::<*mut std::ffi::c_void>(black_box(s)) }
+                    .map(|s| *s as usize)
+                    .ok()
+            })
         });
-        g.bench_function(BenchmarkId::new(format!("{SAME}_lookup_here_const"), what), |b| {
-            b.iter(|| sd.lookup_here(black_box(k)))
-        });
+        g.bench_function(
+            BenchmarkId::new(format!("{SAME}_lookup_here_const"), what),
+            |b| b.iter(|| sd.lookup_here(black_box(k))),
+        );
     }
     g.finish();
 }
@@ -64,7 +69,9 @@ fn reopen(c: &mut Criterion) {
     let opts = ns::options();
     let _sd = ns::open(&path, &opts);
     let mut g = c.benchmark_group("reopen");
-    g.bench_function("dlopen-rs", |b| b.iter(|| dlopen_rs_peer::open(black_box(&path))));
+    g.bench_function("dlopen-rs", |b| {
+        b.iter(|| dlopen_rs_peer::open(black_box(&path)))
+    });
     g.bench_function(SAME, |b| b.iter(|| ns::open(black_box(&path), &opts)));
     g.finish();
 }
@@ -102,7 +109,9 @@ fn call(c: &mut Criterion) {
     // SAFETY: `int tiny_add(int, int)`.
     let f = unsafe { lib.get::<TinyAdd>(TINY_FN) }.unwrap();
     let mut g = c.benchmark_group("call");
-    g.bench_function("dlopen-rs_symbol", |b| b.iter(|| f(black_box(2), black_box(3))));
+    g.bench_function("dlopen-rs_symbol", |b| {
+        b.iter(|| f(black_box(2), black_box(3)))
+    });
     g.finish();
 }
 

@@ -531,7 +531,10 @@ pub mod elf_loader_peer {
     ) -> Result<LoadResult, String> {
         linker
             .run()
-            .load(context, ElfPathBuf::from(path.to_str().expect("UTF-8 path")))
+            .load(
+                context,
+                ElfPathBuf::from(path.to_str().expect("UTF-8 path")),
+            )
             .map_err(|e| e.to_string())
     }
 
@@ -664,7 +667,10 @@ pub mod replay {
             // SAFETY: plain syscalls on a file this process owns; every mapping is
             // made inside the reservation it just created and unmapped at the end.
             unsafe {
-                let fd = open(&self.path, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC);
+                let fd = open(
+                    &self.path,
+                    libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+                );
                 let mut st: libc::stat = std::mem::zeroed();
                 // The raw `fstat` (glibc's `fstat` is `newfstatat`).
                 libc::syscall(libc::SYS_fstat, fd, &mut st as *mut libc::stat);
@@ -702,7 +708,11 @@ pub mod replay {
                 if let Some((v, len)) = self.relro {
                     let (a, e) = (floor(v), floor(v + len));
                     if e > a {
-                        libc::mprotect((bias + a) as *mut c_void, (e - a) as usize, libc::PROT_READ);
+                        libc::mprotect(
+                            (bias + a) as *mut c_void,
+                            (e - a) as usize,
+                            libc::PROT_READ,
+                        );
                     }
                 }
                 libc::munmap(base, span);
@@ -716,7 +726,11 @@ pub mod replay {
             let mut buf = [0u8; 832];
             // SAFETY: as in `staticdl_inner`.
             unsafe {
-                let fd = libc::openat(libc::AT_FDCWD, self.path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+                let fd = libc::openat(
+                    libc::AT_FDCWD,
+                    self.path.as_ptr(),
+                    libc::O_RDONLY | libc::O_CLOEXEC,
+                );
                 assert!(fd >= 0, "openat");
                 libc::read(fd, buf.as_mut_ptr().cast(), buf.len());
                 let mut st: libc::stat = std::mem::zeroed();
@@ -739,17 +753,35 @@ pub mod replay {
                 for s in &self.loads[1..] {
                     let (a, e) = (floor(s.vaddr), ceil(s.vaddr + s.filesz));
                     if e > a {
-                        fixed(bias + a, e - a, s.prot, libc::MAP_PRIVATE | libc::MAP_FIXED | libc::MAP_DENYWRITE, fd, floor(s.offset));
+                        fixed(
+                            bias + a,
+                            e - a,
+                            s.prot,
+                            libc::MAP_PRIVATE | libc::MAP_FIXED | libc::MAP_DENYWRITE,
+                            fd,
+                            floor(s.offset),
+                        );
                     }
                     if s.memsz > s.filesz {
                         let zero = s.vaddr + s.filesz;
                         let zpage = ceil(zero);
                         let zend = s.vaddr + s.memsz;
                         if zero % PAGE != 0 {
-                            std::ptr::write_bytes((bias + zero) as *mut u8, 0, (zpage.min(zend) - zero) as usize);
+                            std::ptr::write_bytes(
+                                (bias + zero) as *mut u8,
+                                0,
+                                (zpage.min(zend) - zero) as usize,
+                            );
                         }
                         if zend > zpage {
-                            let r = libc::mmap((bias + zpage) as *mut c_void, (zend - zpage) as usize, s.prot, libc::MAP_PRIVATE | libc::MAP_FIXED | libc::MAP_ANONYMOUS, -1, 0);
+                            let r = libc::mmap(
+                                (bias + zpage) as *mut c_void,
+                                (zend - zpage) as usize,
+                                s.prot,
+                                libc::MAP_PRIVATE | libc::MAP_FIXED | libc::MAP_ANONYMOUS,
+                                -1,
+                                0,
+                            );
                             assert!(r != libc::MAP_FAILED, "mmap bss");
                         }
                     }
@@ -758,7 +790,11 @@ pub mod replay {
                 if let Some((v, len)) = self.relro {
                     let (a, e) = (floor(v), floor(v + len));
                     if e > a {
-                        libc::mprotect((bias + a) as *mut c_void, (e - a) as usize, libc::PROT_READ);
+                        libc::mprotect(
+                            (bias + a) as *mut c_void,
+                            (e - a) as usize,
+                            libc::PROT_READ,
+                        );
                     }
                 }
                 libc::munmap(base, span);
@@ -776,7 +812,16 @@ pub mod replay {
 
     unsafe fn fixed(addr: u64, len: u64, prot: i32, flags: i32, fd: i32, off: u64) {
         // SAFETY: the caller's range lies inside its own reservation.
-        let r = unsafe { libc::mmap(addr as *mut c_void, len as usize, prot, flags, fd, off as i64) };
+        let r = unsafe {
+            libc::mmap(
+                addr as *mut c_void,
+                len as usize,
+                prot,
+                flags,
+                fd,
+                off as i64,
+            )
+        };
         assert!(r != libc::MAP_FAILED, "mmap fixed");
     }
 
@@ -786,16 +831,33 @@ pub mod replay {
             return;
         }
         let file_end = s.vaddr + s.filesz;
-        let anon_start = if s.filesz == 0 { floor(s.vaddr) } else { ceil(file_end) };
-        if s.filesz > 0 && file_end % PAGE != 0 && s.prot & libc::PROT_WRITE != 0 {
+        let anon_start = if s.filesz == 0 {
+            floor(s.vaddr)
+        } else {
+            ceil(file_end)
+        };
+        if s.filesz > 0 && !file_end.is_multiple_of(PAGE) && s.prot & libc::PROT_WRITE != 0 {
             // SAFETY: inside the writable last file page of the segment.
-            unsafe { std::ptr::write_bytes((bias + file_end) as *mut u8, 0, (anon_start - file_end) as usize) };
+            unsafe {
+                std::ptr::write_bytes(
+                    (bias + file_end) as *mut u8,
+                    0,
+                    (anon_start - file_end) as usize,
+                )
+            };
         }
         let anon_end = ceil(s.vaddr + s.memsz);
         if anon_end > anon_start {
             // SAFETY: inside the caller's reservation.
             let r = unsafe {
-                libc::mmap((bias + anon_start) as *mut c_void, (anon_end - anon_start) as usize, s.prot, libc::MAP_PRIVATE | libc::MAP_FIXED | libc::MAP_ANONYMOUS, -1, 0)
+                libc::mmap(
+                    (bias + anon_start) as *mut c_void,
+                    (anon_end - anon_start) as usize,
+                    s.prot,
+                    libc::MAP_PRIVATE | libc::MAP_FIXED | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
             };
             assert!(r != libc::MAP_FAILED, "mmap bss");
         }
@@ -823,6 +885,9 @@ pub mod replay {
 /// Paired timing for ratios on a busy machine: two operations timed in
 /// alternating batches, so that load from other processes, which drifts over
 /// seconds, falls on both alike.
+/// The ratio table as an SVG chart.
+pub mod chart;
+
 pub mod paired {
     use std::time::Instant;
 
@@ -909,6 +974,7 @@ pub mod paired {
     /// One markdown row: case, a, b, their times, the ratio and its spread, and
     /// whether it meets `target` (a ratio bound, if the case has one).
     pub fn row(case: &str, a: &str, b: &str, r: &Ratio, target: Option<f64>) -> String {
+        crate::chart::record(case, a, b, r.ratio, r.spread, target);
         let verdict = match target {
             Some(t) if r.ratio <= t => format!("≤ {t}: **met**"),
             Some(t) => format!("≤ {t}: **not met**"),

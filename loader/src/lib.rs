@@ -61,7 +61,7 @@ pub use error::{Error, ErrorKind, MissingSymbol, Result};
 pub use exe_symbols::executable_symbols;
 pub use file::FileId;
 pub use imports::{BindHook, BindRequest, BoundTo, Import, SlotKind};
-pub use library::Library;
+pub use library::{Dependency, Library};
 pub use map::release_closed_mappings;
 
 /// How many closed objects' reservations are kept for reuse at most (see

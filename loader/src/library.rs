@@ -21,6 +21,16 @@ use crate::group::{Dep, Group};
 use crate::module::Module;
 use crate::symbols::{self, SymbolName};
 
+/// What answered one `DT_NEEDED` name of an object ([`Library::dependencies`]).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Dependency {
+    /// A loaded object.
+    Object(Library),
+    /// A library the host provides (a [`LibraryProvider`](crate::LibraryProvider)).
+    Provided,
+}
+
 /// A handle to a loaded object; clones share it, and the last one to go unloads it.
 ///
 /// Obtained from [`Namespace::load`](crate::Namespace::load). Everything it returns borrows from it, except
@@ -166,6 +176,70 @@ impl Library {
         hook: impl Fn(&crate::BindRequest<'_>) -> Option<usize>,
     ) -> crate::Result<usize> {
         crate::reloc::rebind::<crate::arch::Native>(self.module(), &hook)
+    }
+
+    /// What answered each of the object's `DT_NEEDED` names when it was loaded,
+    /// in order: an object (of the same load, or loaded before), or a library the
+    /// host provides.
+    ///
+    /// ```no_run
+    /// # use staticdl_loader::{Dependency, Namespace, LoadOptions};
+    /// let lib = Namespace::new().load("/opt/plugins/libhello.so", &LoadOptions::new())?;
+    /// for (name, dep) in lib.dependencies() {
+    ///     match dep {
+    ///         Dependency::Object(d) => println!("{name}: {}", d.path().display()),
+    ///         _ => println!("{name}: provided by the host"),
+    ///     }
+    /// }
+    /// # Ok::<(), staticdl_loader::Error>(())
+    /// ```
+    pub fn dependencies(&self) -> Vec<(String, Dependency)> {
+        let deps = &self.group.deps[self.index];
+        self.needed()
+            .into_iter()
+            .zip(deps)
+            .map(|(name, d)| {
+                let dep = match d {
+                    Dep::Group(j) => Dependency::Object(Library {
+                        group: self.group.clone(),
+                        index: *j,
+                    }),
+                    Dep::Loaded(g, j) => Dependency::Object(Library {
+                        group: g.clone(),
+                        index: *j,
+                    }),
+                    Dep::Provided(_) => Dependency::Provided,
+                };
+                (name, dep)
+            })
+            .collect()
+    }
+
+    /// Whether the object was loaded without running code
+    /// ([`LoadOptions::run_code`](crate::LoadOptions::run_code) false): a dry run,
+    /// which no later load finds.
+    ///
+    /// ```no_run
+    /// # use staticdl_loader::{Namespace, LoadOptions};
+    /// let dry = Namespace::new().load("/opt/plugins/libhello.so", &LoadOptions::new().run_code(false))?;
+    /// assert!(dry.is_dry_run());
+    /// # Ok::<(), staticdl_loader::Error>(())
+    /// ```
+    pub fn is_dry_run(&self) -> bool {
+        !self.group.run_code
+    }
+
+    /// Whether two handles name objects mapped by the same load (the root and
+    /// the dependencies that load mapped, not those it found loaded already).
+    ///
+    /// ```no_run
+    /// # use staticdl_loader::{Dependency, Namespace, LoadOptions};
+    /// let lib = Namespace::new().load("/opt/plugins/libhello.so", &LoadOptions::new())?;
+    /// assert!(lib.same_load(&lib));
+    /// # Ok::<(), staticdl_loader::Error>(())
+    /// ```
+    pub fn same_load(&self, other: &Library) -> bool {
+        Arc::ptr_eq(&self.group, &other.group)
     }
 
     /// The object's `DT_NEEDED` names, in order.

@@ -19,7 +19,11 @@ fn main() {
         ("tiny (glibc build)", plugin("libtiny_libc.so"), TINY_FN),
         ("5,000 exports", plugin("libexports5k.so"), HIT),
         ("heavy + 2 deps", plugin("libbench_heavy.so"), "heavy_sum"),
-        ("libsqlite3.so.0", PathBuf::from(SQLITE), "sqlite3_libversion"),
+        (
+            "libsqlite3.so.0",
+            PathBuf::from(SQLITE),
+            "sqlite3_libversion",
+        ),
     ];
     println!("| object | loader | result |\n| --- | --- | --- |");
     for (what, path, sym) in &objects {
@@ -61,7 +65,10 @@ fn loaders() -> Vec<(&'static str, Try)> {
         ("elf_loader (Loader)", try_elf_loader),
         ("elf_loader (Loader + host libc)", try_elf_loader_libc),
         ("elf_loader (Linker)", try_elf_loader_linker),
-        ("elf_loader (Linker + host libc)", try_elf_loader_linker_libc),
+        (
+            "elf_loader (Linker + host libc)",
+            try_elf_loader_linker_libc,
+        ),
     ]
 }
 

@@ -108,7 +108,10 @@ fn memory() {
             lib
         })
         .collect();
-    println!("{}", MemSnapshot::now().report("dlopen-rs", &before, libs.len()));
+    println!(
+        "{}",
+        MemSnapshot::now().report("dlopen-rs", &before, libs.len())
+    );
 }
 
 /// staticdl against dlopen-rs, paired (see `staticdl_bench::paired`). The cases
@@ -127,7 +130,10 @@ fn ratios() {
             black_box(dlopen_rs_peer::open_lookup_close(black_box(&tiny), TINY_FN));
         },
     );
-    println!("{}", row("tiny open+lookup+close", "staticdl", "dlopen-rs", &r, None));
+    println!(
+        "{}",
+        row("tiny open+lookup+close", "staticdl", "dlopen-rs", &r, None)
+    );
 
     let p5k = plugin("libexports5k.so");
     let s5k = ns::open(&p5k, &opts);
@@ -139,10 +145,23 @@ fn ratios() {
             },
             || {
                 // SAFETY: only turned into an address.
-                black_box(unsafe { d5k.get::<*mut std::ffi::c_void>(black_box(s)) }.ok().map(|s| *s as usize));
+                black_box(
+                    unsafe { d5k.get::<*mut std::ffi::c_void>(black_box(s)) }
+                        .ok()
+                        .map(|s| *s as usize),
+                );
             },
         );
-        println!("{}", row(&format!("lookup {what}, 5,000 exports"), "staticdl symbol(&str)", "dlopen-rs get", &r, None));
+        println!(
+            "{}",
+            row(
+                &format!("lookup {what}, 5,000 exports"),
+                "staticdl symbol(&str)",
+                "dlopen-rs get",
+                &r,
+                None
+            )
+        );
     }
     drop((s5k, d5k));
 
@@ -157,7 +176,10 @@ fn ratios() {
                 black_box(dlopen_rs_peer::open(black_box(&tiny)));
             },
         );
-        println!("{}", row("re-open", "staticdl Namespace::load", "dlopen-rs", &r, None));
+        println!(
+            "{}",
+            row("re-open", "staticdl Namespace::load", "dlopen-rs", &r, None)
+        );
     }
 
     let heavy = plugin("libbench_heavy.so");
@@ -166,10 +188,22 @@ fn ratios() {
             black_box(ns::open_lookup_close(black_box(&heavy), &opts, "heavy_sum"));
         },
         || {
-            black_box(dlopen_rs_peer::open_lookup_close(black_box(&heavy), "heavy_sum"));
+            black_box(dlopen_rs_peer::open_lookup_close(
+                black_box(&heavy),
+                "heavy_sum",
+            ));
         },
     );
-    println!("{}", row("heavy open+close (22,002 relocs, 2 deps)", "staticdl", "dlopen-rs", &r, None));
+    println!(
+        "{}",
+        row(
+            "heavy open+close (22,002 relocs, 2 deps)",
+            "staticdl",
+            "dlopen-rs",
+            &r,
+            None
+        )
+    );
 
     let lib = ns::open(&tiny, &opts);
     // SAFETY: `int tiny_add(int, int)`.
@@ -185,5 +219,14 @@ fn ratios() {
             black_box(g(black_box(2), black_box(3)));
         },
     );
-    println!("{}", row("call tiny_add", "staticdl fn pointer", "dlopen-rs Symbol", &r, None));
+    println!(
+        "{}",
+        row(
+            "call tiny_add",
+            "staticdl fn pointer",
+            "dlopen-rs Symbol",
+            &r,
+            None
+        )
+    );
 }

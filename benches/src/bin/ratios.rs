@@ -33,7 +33,16 @@ fn main() {
     let r = compare(sd, || {
         black_box(glibc::open_lookup_close(black_box(&ctiny), &name));
     });
-    println!("{}", row("tiny open+lookup+close", "staticdl", "glibc", &r, Some(0.75)));
+    println!(
+        "{}",
+        row(
+            "tiny open+lookup+close",
+            "staticdl",
+            "glibc",
+            &r,
+            Some(0.75)
+        )
+    );
     let reuse = opts.clone().reuse_mappings(true);
     let r = compare(
         || {
@@ -43,17 +52,35 @@ fn main() {
             black_box(glibc::open_lookup_close(black_box(&ctiny), &name));
         },
     );
-    println!("{}", row("tiny open+lookup+close", "staticdl reuse_mappings", "glibc", &r, Some(0.75)));
+    println!(
+        "{}",
+        row(
+            "tiny open+lookup+close",
+            "staticdl reuse_mappings",
+            "glibc",
+            &r,
+            Some(0.75)
+        )
+    );
     let r = compare(sd, || {
-        black_box(libloading_peer::open_lookup_close(black_box(&tiny), b"tiny_add\0"));
+        black_box(libloading_peer::open_lookup_close(
+            black_box(&tiny),
+            b"tiny_add\0",
+        ));
     });
-    println!("{}", row("tiny open+lookup+close", "staticdl", "libloading", &r, None));
+    println!(
+        "{}",
+        row("tiny open+lookup+close", "staticdl", "libloading", &r, None)
+    );
     let host = elf_loader_peer::Host::bare();
     let r = compare(sd, || {
         let lib = host.open(black_box(&tiny));
         black_box(elf_loader_peer::lookup(&lib, TINY_FN));
     });
-    println!("{}", row("tiny open+lookup+close", "staticdl", "elf_loader", &r, None));
+    println!(
+        "{}",
+        row("tiny open+lookup+close", "staticdl", "elf_loader", &r, None)
+    );
 
     // 1b. The glibc-built tiny plugin.
     let tl = plugin("libtiny_libc.so");
@@ -65,20 +92,56 @@ fn main() {
     let r = compare(sdl, || {
         black_box(glibc::open_lookup_close(black_box(&ctl), &name));
     });
-    println!("{}", row("tiny (glibc build) open+lookup+close", "staticdl + host glibc", "glibc", &r, None));
-    provider(&tl, TINY_FN, "tiny (glibc build) open+lookup+close", None, || {
-        black_box(glibc::open_lookup_close(black_box(&ctl), &name));
-    });
+    println!(
+        "{}",
+        row(
+            "tiny (glibc build) open+lookup+close",
+            "staticdl + host glibc",
+            "glibc",
+            &r,
+            None
+        )
+    );
+    provider(
+        &tl,
+        TINY_FN,
+        "tiny (glibc build) open+lookup+close",
+        None,
+        || {
+            black_box(glibc::open_lookup_close(black_box(&ctl), &name));
+        },
+    );
     let r = compare(sdl, || {
-        black_box(libloading_peer::open_lookup_close(black_box(&tl), b"tiny_add\0"));
+        black_box(libloading_peer::open_lookup_close(
+            black_box(&tl),
+            b"tiny_add\0",
+        ));
     });
-    println!("{}", row("tiny (glibc build) open+lookup+close", "staticdl + host glibc", "libloading", &r, None));
+    println!(
+        "{}",
+        row(
+            "tiny (glibc build) open+lookup+close",
+            "staticdl + host glibc",
+            "libloading",
+            &r,
+            None
+        )
+    );
     if let Ok(h) = elf_loader_peer::Host::with_glibc() {
         let r = compare(sdl, || {
             let lib = h.open(black_box(&tl));
             black_box(elf_loader_peer::lookup(&lib, TINY_FN));
         });
-        println!("{}", row("tiny (glibc build) open+lookup+close", "staticdl + host glibc", "elf_loader + host libc", &r, None));
+        println!(
+            "{}",
+            row(
+                "tiny (glibc build) open+lookup+close",
+                "staticdl + host glibc",
+                "elf_loader + host libc",
+                &r,
+                None
+            )
+        );
     }
 
     // 2. Lookup in 5,000 exports.
@@ -100,17 +163,45 @@ fn main() {
         let dlsym = || {
             black_box(d5k.sym(black_box(&c)));
         };
-        println!("{}", row(&case, "staticdl symbol(&str)", "dlsym", &compare(by_str, dlsym), Some(0.4)));
-        println!("{}", row(&case, "staticdl lookup_here(const)", "dlsym", &compare(by_const, dlsym), Some(0.4)));
+        println!(
+            "{}",
+            row(
+                &case,
+                "staticdl symbol(&str)",
+                "dlsym",
+                &compare(by_str, dlsym),
+                Some(0.4)
+            )
+        );
+        println!(
+            "{}",
+            row(
+                &case,
+                "staticdl lookup_here(const)",
+                "dlsym",
+                &compare(by_const, dlsym),
+                Some(0.4)
+            )
+        );
         let r = compare(by_str, || {
             // SAFETY: only turned into an address.
-            black_box(unsafe { l5k.get::<*mut std::ffi::c_void>(black_box(c0.as_bytes())) }.ok().map(|s| *s as usize));
+            black_box(
+                unsafe { l5k.get::<*mut std::ffi::c_void>(black_box(c0.as_bytes())) }
+                    .ok()
+                    .map(|s| *s as usize),
+            );
         });
-        println!("{}", row(&case, "staticdl symbol(&str)", "libloading get", &r, None));
+        println!(
+            "{}",
+            row(&case, "staticdl symbol(&str)", "libloading get", &r, None)
+        );
         let r = compare(by_str, || {
             black_box(elf_loader_peer::lookup(&e5k, black_box(s)));
         });
-        println!("{}", row(&case, "staticdl symbol(&str)", "elf_loader get", &r, None));
+        println!(
+            "{}",
+            row(&case, "staticdl symbol(&str)", "elf_loader get", &r, None)
+        );
     }
     drop((s5k, d5k, l5k, e5k));
 
@@ -124,12 +215,30 @@ fn main() {
         let gl_re = || {
             black_box(glibc::Dl::open(black_box(&ctiny)));
         };
-        println!("{}", row("re-open", "staticdl Namespace::load", "glibc dlopen", &compare(sd_re, gl_re), Some(0.3)));
+        println!(
+            "{}",
+            row(
+                "re-open",
+                "staticdl Namespace::load",
+                "glibc dlopen",
+                &compare(sd_re, gl_re),
+                Some(0.3)
+            )
+        );
         facade(&tiny, gl_re);
         let r = compare(sd_re, || {
             black_box(libloading_peer::open(black_box(&tiny)));
         });
-        println!("{}", row("re-open", "staticdl Namespace::load", "libloading", &r, None));
+        println!(
+            "{}",
+            row(
+                "re-open",
+                "staticdl Namespace::load",
+                "libloading",
+                &r,
+                None
+            )
+        );
         let linker = elf_loader_peer::linker();
         let mut ctx = host.context();
         let held = elf_loader_peer::link(&linker, &mut ctx, &tiny).expect("elf_loader");
@@ -137,7 +246,16 @@ fn main() {
             let l = elf_loader_peer::link(&linker, &mut ctx, black_box(&tiny)).unwrap();
             drop(l.release(&mut ctx).unwrap());
         });
-        println!("{}", row("re-open", "staticdl Namespace::load", "elf_loader Linker", &r, None));
+        println!(
+            "{}",
+            row(
+                "re-open",
+                "staticdl Namespace::load",
+                "elf_loader Linker",
+                &r,
+                None
+            )
+        );
         drop(held.release(&mut ctx));
     }
 
@@ -151,11 +269,32 @@ fn main() {
     let r = compare(sd_h, || {
         black_box(glibc::open_lookup_close(black_box(&cheavy), &hname));
     });
-    println!("{}", row("heavy open+close (22,002 relocs, 2 deps)", "staticdl", "glibc", &r, Some(0.8)));
+    println!(
+        "{}",
+        row(
+            "heavy open+close (22,002 relocs, 2 deps)",
+            "staticdl",
+            "glibc",
+            &r,
+            Some(0.8)
+        )
+    );
     let r = compare(sd_h, || {
-        black_box(libloading_peer::open_lookup_close(black_box(&heavy), b"heavy_sum\0"));
+        black_box(libloading_peer::open_lookup_close(
+            black_box(&heavy),
+            b"heavy_sum\0",
+        ));
     });
-    println!("{}", row("heavy open+close (22,002 relocs, 2 deps)", "staticdl", "libloading", &r, None));
+    println!(
+        "{}",
+        row(
+            "heavy open+close (22,002 relocs, 2 deps)",
+            "staticdl",
+            "libloading",
+            &r,
+            None
+        )
+    );
     {
         let linker = elf_loader_peer::linker();
         let mut ctx = host.context();
@@ -164,7 +303,16 @@ fn main() {
             black_box(elf_loader_peer::link_lookup(&ctx, &l, "heavy_sum"));
             drop(l.release(&mut ctx).unwrap());
         });
-        println!("{}", row("heavy open+close (22,002 relocs, 2 deps)", "staticdl", "elf_loader Linker", &r, None));
+        println!(
+            "{}",
+            row(
+                "heavy open+close (22,002 relocs, 2 deps)",
+                "staticdl",
+                "elf_loader Linker",
+                &r,
+                None
+            )
+        );
     }
 
     // 4b. SQLite, libm held open by glibc for everyone.
@@ -174,19 +322,50 @@ fn main() {
         let csq = c_path(&sq);
         let sname = cstr("sqlite3_libversion");
         let sd_sq = || {
-            black_box(ns::open_lookup_close(black_box(&sq), &gopts, "sqlite3_libversion"));
+            black_box(ns::open_lookup_close(
+                black_box(&sq),
+                &gopts,
+                "sqlite3_libversion",
+            ));
         };
         let r = compare(sd_sq, || {
             black_box(glibc::open_lookup_close(black_box(&csq), &sname));
         });
-        println!("{}", row("libsqlite3 open+close", "staticdl + host glibc", "glibc", &r, Some(0.85)));
-        provider(&sq, "sqlite3_libversion", "libsqlite3 open+close", Some(0.85), || {
-            black_box(glibc::open_lookup_close(black_box(&csq), &sname));
-        });
+        println!(
+            "{}",
+            row(
+                "libsqlite3 open+close",
+                "staticdl + host glibc",
+                "glibc",
+                &r,
+                Some(0.85)
+            )
+        );
+        provider(
+            &sq,
+            "sqlite3_libversion",
+            "libsqlite3 open+close",
+            Some(0.85),
+            || {
+                black_box(glibc::open_lookup_close(black_box(&csq), &sname));
+            },
+        );
         let r = compare(sd_sq, || {
-            black_box(libloading_peer::open_lookup_close(black_box(&sq), b"sqlite3_libversion\0"));
+            black_box(libloading_peer::open_lookup_close(
+                black_box(&sq),
+                b"sqlite3_libversion\0",
+            ));
         });
-        println!("{}", row("libsqlite3 open+close", "staticdl + host glibc", "libloading", &r, None));
+        println!(
+            "{}",
+            row(
+                "libsqlite3 open+close",
+                "staticdl + host glibc",
+                "libloading",
+                &r,
+                None
+            )
+        );
         if let Ok(h) = elf_loader_peer::Host::with_glibc() {
             let linker = elf_loader_peer::linker();
             let mut ctx = h.context();
@@ -195,7 +374,16 @@ fn main() {
                 black_box(elf_loader_peer::link_lookup(&ctx, &l, "sqlite3_libversion"));
                 drop(l.release(&mut ctx).unwrap());
             });
-            println!("{}", row("libsqlite3 open+close", "staticdl + host glibc", "elf_loader Linker + host libc", &r, None));
+            println!(
+                "{}",
+                row(
+                    "libsqlite3 open+close",
+                    "staticdl + host glibc",
+                    "elf_loader Linker + host libc",
+                    &r,
+                    None
+                )
+            );
         }
     }
 
@@ -219,16 +407,48 @@ fn main() {
         let r = compare(call, || {
             black_box(g(black_box(2), black_box(3)));
         });
-        println!("{}", row("call tiny_add", "staticdl fn pointer", "dlsym fn pointer", &r, None));
+        println!(
+            "{}",
+            row(
+                "call tiny_add",
+                "staticdl fn pointer",
+                "dlsym fn pointer",
+                &r,
+                None
+            )
+        );
         let r = compare(call, || {
             black_box(lf(black_box(2), black_box(3)));
         });
-        println!("{}", row("call tiny_add", "staticdl fn pointer", "libloading Symbol", &r, None));
+        println!(
+            "{}",
+            row(
+                "call tiny_add",
+                "staticdl fn pointer",
+                "libloading Symbol",
+                &r,
+                None
+            )
+        );
         let r = compare(call, || {
             black_box(ef(black_box(2), black_box(3)));
         });
-        println!("{}", row("call tiny_add", "staticdl fn pointer", "elf_loader Symbol", &r, None));
+        println!(
+            "{}",
+            row(
+                "call tiny_add",
+                "staticdl fn pointer",
+                "elf_loader Symbol",
+                &r,
+                None
+            )
+        );
     }
+    // The picture of this very table, next to BENCHMARKS.md's copy of it.
+    let svg = staticdl_bench::chart::svg("staticdl against glibc and peers: paired time ratios");
+    let out = concat!(env!("CARGO_MANIFEST_DIR"), "/ratios.svg");
+    std::fs::write(out, svg).expect("writing benches/ratios.svg");
+    eprintln!("chart: {out}");
 }
 
 /// staticdl with its own C library provider (`staticdl::provider`) against `b`.
@@ -245,7 +465,10 @@ fn provider(path: &std::path::Path, name: &str, case: &str, target: Option<f64>,
         },
         b,
     );
-    println!("{}", row(case, "staticdl + staticdl::provider", "glibc", &r, target));
+    println!(
+        "{}",
+        row(case, "staticdl + staticdl::provider", "glibc", &r, target)
+    );
 }
 
 #[cfg(not(feature = "facade"))]
@@ -262,7 +485,16 @@ fn facade(path: &std::path::Path, gl_re: impl FnMut()) {
         },
         gl_re,
     );
-    println!("{}", row("re-open", "staticdl facade Plugin::open (registry hit)", "glibc dlopen", &r, Some(0.3)));
+    println!(
+        "{}",
+        row(
+            "re-open",
+            "staticdl facade Plugin::open (registry hit)",
+            "glibc dlopen",
+            &r,
+            Some(0.3)
+        )
+    );
 }
 
 #[cfg(not(feature = "facade"))]

@@ -15,7 +15,6 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-
 use staticdl_bench::*;
 use staticdl_loader::SymbolName;
 
@@ -68,13 +67,26 @@ fn fmt(ns: f64) -> String {
 fn provider_rows(rows: &mut Vec<(&'static str, f64)>) {
     let opts = facade::provider_options();
     for (what, path, name) in [
-        ("tiny (glibc build) + staticdl::provider: open + lookup + close", plugin("libtiny_libc.so"), TINY_FN),
-        ("libsqlite3 + staticdl::provider: open + lookup + close", std::path::PathBuf::from(SQLITE), "sqlite3_libversion"),
+        (
+            "tiny (glibc build) + staticdl::provider: open + lookup + close",
+            plugin("libtiny_libc.so"),
+            TINY_FN,
+        ),
+        (
+            "libsqlite3 + staticdl::provider: open + lookup + close",
+            std::path::PathBuf::from(SQLITE),
+            "sqlite3_libversion",
+        ),
     ] {
         match facade::provider_open_lookup_close(&path, &opts, name) {
-            Ok(a) if a != 0 => rows.push((what, time(|| {
-                black_box(facade::provider_open_lookup_close(black_box(&path), &opts, name).unwrap());
-            }))),
+            Ok(a) if a != 0 => rows.push((
+                what,
+                time(|| {
+                    black_box(
+                        facade::provider_open_lookup_close(black_box(&path), &opts, name).unwrap(),
+                    );
+                }),
+            )),
             Ok(_) => eprintln!("{what}: `{name}` not found"),
             Err(e) => eprintln!("{what}: {e}"),
         }
@@ -90,7 +102,14 @@ fn main() {
     } else {
         "dynamic"
     };
-    let host = format!("{host} {}", if cfg!(target_env = "musl") { "musl" } else { "glibc" });
+    let host = format!(
+        "{host} {}",
+        if cfg!(target_env = "musl") {
+            "musl"
+        } else {
+            "glibc"
+        }
+    );
     let tiny = plugin("libtiny.so");
     let heavy = plugin("libbench_heavy.so");
     let opts = ns::options();
@@ -104,15 +123,40 @@ fn main() {
     ));
 
     let lib5k = ns::open(&plugin("libexports5k.so"), &opts);
-    rows.push(("lookup hit, symbol(&str)", time(|| { black_box(lib5k.symbol(black_box(HIT))); })));
-    rows.push(("lookup hit, lookup_here(const)", time(|| { black_box(lib5k.lookup_here(black_box(&HIT_NAME))); })));
-    rows.push(("lookup miss, symbol(&str)", time(|| { black_box(lib5k.symbol(black_box(MISS))); })));
-    rows.push(("lookup miss, lookup_here(const)", time(|| { black_box(lib5k.lookup_here(black_box(&MISS_NAME))); })));
+    rows.push((
+        "lookup hit, symbol(&str)",
+        time(|| {
+            black_box(lib5k.symbol(black_box(HIT)));
+        }),
+    ));
+    rows.push((
+        "lookup hit, lookup_here(const)",
+        time(|| {
+            black_box(lib5k.lookup_here(black_box(&HIT_NAME)));
+        }),
+    ));
+    rows.push((
+        "lookup miss, symbol(&str)",
+        time(|| {
+            black_box(lib5k.symbol(black_box(MISS)));
+        }),
+    ));
+    rows.push((
+        "lookup miss, lookup_here(const)",
+        time(|| {
+            black_box(lib5k.lookup_here(black_box(&MISS_NAME)));
+        }),
+    ));
     drop(lib5k);
 
     {
         let _held = ns::open(&tiny, &opts);
-        rows.push(("re-open (Namespace::load of an open object)", time(|| { black_box(ns::open(black_box(&tiny), &opts)); })));
+        rows.push((
+            "re-open (Namespace::load of an open object)",
+            time(|| {
+                black_box(ns::open(black_box(&tiny), &opts));
+            }),
+        ));
     }
 
     rows.push((
@@ -126,14 +170,25 @@ fn main() {
         let lib = ns::open(&tiny, &opts);
         // SAFETY: `int tiny_add(int, int)`.
         let f: TinyAdd = unsafe { std::mem::transmute(lib.symbol(TINY_FN).unwrap().as_ptr()) };
-        rows.push(("call tiny_add", time(|| { black_box(f(black_box(2), black_box(3))); })));
+        rows.push((
+            "call tiny_add",
+            time(|| {
+                black_box(f(black_box(2), black_box(3)));
+            }),
+        ));
     }
 
     provider_rows(&mut rows);
 
     let plan = replay::Plan::new(&tiny);
-    rows.push(("replay of staticdl's syscalls (tiny)", time(|| plan.staticdl())));
-    rows.push(("replay + page touches (tiny)", time(|| plan.staticdl_touch())));
+    rows.push((
+        "replay of staticdl's syscalls (tiny)",
+        time(|| plan.staticdl()),
+    ));
+    rows.push((
+        "replay + page touches (tiny)",
+        time(|| plan.staticdl_touch()),
+    ));
 
     println!("| case ({host} host) | median per operation |");
     println!("| --- | ---: |");

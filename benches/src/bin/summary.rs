@@ -41,7 +41,9 @@ fn read_estimate(file: &Path) -> Option<Est> {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -58,9 +60,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn main() {
-    let root = std::env::args().nth(1).map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/criterion")
-    });
+    let root = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/criterion"));
     let mut files = Vec::new();
     walk(&root, &mut files);
     // group -> (id -> estimate), in criterion's directory names.
@@ -77,7 +80,16 @@ fn main() {
             groups.entry(group).or_default().push((id, e));
         }
     }
-    let order = ["tiny", "tiny_libc", "lookup", "reopen", "heavy", "sqlite", "call", "replay"];
+    let order = [
+        "tiny",
+        "tiny_libc",
+        "lookup",
+        "reopen",
+        "heavy",
+        "sqlite",
+        "call",
+        "replay",
+    ];
     let mut names: Vec<&String> = groups.keys().collect();
     names.sort_by_key(|g| order.iter().position(|o| o == g).unwrap_or(order.len()));
     for g in names {
@@ -87,7 +99,12 @@ fn main() {
         println!("| --- | ---: | ---: | ---: |");
         let mut rows = rows.clone();
         rows.sort_by(|a, b| {
-            let key = |id: &str| (id.rsplit('/').next().unwrap_or("").to_string(), id.to_string());
+            let key = |id: &str| {
+                (
+                    id.rsplit('/').next().unwrap_or("").to_string(),
+                    id.to_string(),
+                )
+            };
             key(&a.0).cmp(&key(&b.0))
         });
         for (id, e) in &rows {

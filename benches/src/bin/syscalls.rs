@@ -57,7 +57,8 @@ fn main() {
         "staticdl_provider" => {
             let opts = facade::provider_options();
             Box::new(move || {
-                let a = facade::provider_open_lookup_close(&path, &opts, sym).expect("staticdl provider");
+                let a = facade::provider_open_lookup_close(&path, &opts, sym)
+                    .expect("staticdl provider");
                 assert!(a != 0);
             })
         }
