@@ -4,7 +4,7 @@
 //! Owns the entry type and the macros the family files use (`c_library.rs`,
 //! `system.rs`, `math.rs`: the host C library's and compiler's own functions
 //! under their glibc names; `glibc_only.rs`: the C shims of `c/` and the Rust
-//! pieces of this crate and of the loader's runtime), the one sorted
+//! pieces of this crate and of the loader's runtime), the one
 //! `(name, address)` table built from them, and the version policy. A name that is not here is not
 //! provided: the lookup answers `None` and the load fails naming it. It does not
 //! implement anything itself.
@@ -196,18 +196,18 @@ static REFUSED: &[(&str, &str)] = &[
     ("fmemopen", "GLIBC_2.2.5"),
 ];
 
-/// The table, sorted by name: built once from the families above.
-fn sorted() -> &'static [(&'static str, usize)] {
-    static SORTED: OnceLock<Vec<(&'static str, usize)>> = OnceLock::new();
-    SORTED.get_or_init(|| {
-        let mut all: Vec<(&'static str, usize)> = FAMILIES
+/// The table in family order, addresses resolved: built once from the families
+/// above (names are unique, so no order is needed to find one; sorting it cost
+/// most of a static host's first load).
+fn flat() -> &'static [(&'static str, usize)] {
+    static FLAT: OnceLock<Vec<(&'static str, usize)>> = OnceLock::new();
+    FLAT.get_or_init(|| {
+        FAMILIES
             .iter()
             .chain(std::iter::once(&MUSL_ONLY))
             .flat_map(|family| family.iter())
             .map(|e| (e.name, resolve(e.target)))
-            .collect();
-        all.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        all
+            .collect()
     })
 }
 
@@ -229,7 +229,7 @@ pub(crate) fn lookup(name: &[u8], version: Option<&[u8]>) -> Option<usize> {
     lookup_hashed(name, staticdl_loader::gnu_hash(name), version)
 }
 
-/// An index over the sorted table by the GNU hash of the names (open
+/// An index over the table by the GNU hash of the names (open
 /// addressing, at most half full): a lookup costs one probe or two and one
 /// name comparison, where the loader already has the hash. Each slot holds the
 /// hash, the entry's position, and whether the name has a version rule.
@@ -241,7 +241,7 @@ struct Index {
 fn index() -> &'static Index {
     static INDEX: OnceLock<Index> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let table = sorted();
+        let table = flat();
         let size = (table.len() * 2).next_power_of_two().max(16);
         let mut slots = vec![(0u32, u32::MAX); size];
         for (i, (name, _)) in table.iter().enumerate() {
@@ -269,7 +269,7 @@ pub(crate) fn lookup_hashed(name: &[u8], gnu: u32, version: Option<&[u8]>) -> Op
             return None;
         }
     }
-    let table = sorted();
+    let table = flat();
     let idx = index();
     let mask = idx.slots.len() - 1;
     let mut at = gnu as usize & mask;
@@ -308,7 +308,9 @@ fn versioned(name: &[u8], v: &[u8]) -> Option<usize> {
 
 /// Every name the table answers, sorted.
 pub(crate) fn names() -> impl Iterator<Item = &'static str> {
-    sorted().iter().map(|(n, _)| *n)
+    let mut names: Vec<&'static str> = flat().iter().map(|(n, _)| *n).collect();
+    names.sort_unstable();
+    names.into_iter()
 }
 
 /// Every entry as `(glibc name, host C symbol)`, the symbol `None` where a Rust
@@ -336,7 +338,7 @@ mod tests {
 
     #[test]
     fn every_entry_has_an_address() {
-        for (name, addr) in sorted() {
+        for (name, addr) in flat() {
             assert_ne!(*addr, 0, "{name}");
         }
     }
