@@ -19,7 +19,9 @@ use crate::imports::{BindRequest, BoundTo, Import, SlotKind};
 use crate::map::Target;
 use crate::module::Module;
 use crate::scope::{Binding, Entry, Owner, Source};
-use crate::symbols::{required_version, required_version_hashed, SymbolName};
+use crate::symbols::{
+    gnu_hash, hash_from_chain, required_version, required_version_hashed, SymbolName,
+};
 
 impl Relocator<'_, '_> {
     /// Bind symbol `idx` of the object through the scope. `None` means "write
@@ -60,9 +62,16 @@ impl Relocator<'_, '_> {
         let version = hashed.map(|(v, _)| v);
         let import = !sym.is_defined();
         let weak = sym.bind() == STB_WEAK;
+        // A definition of the object itself (a preemptible function called
+        // through its own PLT, most of a big library's imports): its hash is in
+        // the object's own table.
+        let gnu = (!import)
+            .then(|| hash_from_chain(&m.dynamic, idx))
+            .flatten()
+            .unwrap_or_else(|| gnu_hash(name));
         if let Some((found, owner, entry)) = self
             .scope
-            .lookup(&SymbolName::with_hashed_version(name, hashed))
+            .lookup(&SymbolName::with_hashes(name, gnu, hashed))
         {
             if let Owner::Loaded(k) = owner {
                 if !self.used_loaded.contains(&k) {
