@@ -19,6 +19,7 @@ mod server_harness;
 
 use std::fs;
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -204,11 +205,12 @@ fn check_children(server: &Server) -> Vec<u32> {
 
 /// Stops the server with SIGTERM: exit 0, and no worker left.
 fn stop(server: Server, workers: &[u32]) -> String {
-    let (status, log) = server.terminate();
-    assert!(
-        status.success(),
-        "exit status {status} after SIGTERM:\n{log}"
-    );
+    ended(server.terminate(), workers)
+}
+
+/// The server exited with status 0, and left no worker.
+fn ended((status, log): (std::process::ExitStatus, String), workers: &[u32]) -> String {
+    assert!(status.success(), "exit status {status}:\n{log}");
     assert!(log.contains("supervisor: stopped"), "{log}");
     for &pid in workers {
         assert!(has_ended(pid), "worker {pid} outlived the server:\n{log}");
@@ -416,6 +418,39 @@ fn shutdown_waits_for_running_requests_and_leaves_no_worker() {
     assert!(log.contains("SIGTERM: stopping 2 workers (running requests finish first)"));
     assert_eq!(log.matches("worker: stopped").count(), 2, "{log}");
     assert_eq!(log.matches("plugin: echo 1.0.0: fini").count(), 2, "{log}");
+
+    // Ctrl-C in a terminal signals the whole process group: each worker gets
+    // SIGINT, then SIGTERM from the supervisor, and still finishes its request.
+    let mut cmd = std::process::Command::new(&built().server);
+    cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--workers",
+        "2",
+        "--poll-ms",
+        "0",
+        "--plugins",
+    ])
+    .arg(&plugins)
+    .process_group(0);
+    let Started::Up(server) = Server::start(cmd) else {
+        panic!("the server did not start");
+    };
+    server.wait_for_logged("worker: ready (pid ", 2, 30);
+    let workers = check_children(&server);
+    let addr = server.addr;
+    let slow = thread::spawn(move || try_http(addr, "GET", "/echo/slow?ms=1500", &[], b""));
+    thread::sleep(Duration::from_millis(300));
+    rustix::process::kill_process_group(
+        rustix::process::Pid::from_raw(server.pid() as i32).unwrap(),
+        rustix::process::Signal::INT,
+    )
+    .unwrap();
+    let r = slow.join().unwrap().expect("the running request");
+    assert!(r.text().contains(r#""slept_ms":1500"#), "{}", r.text());
+    let log = ended(server.wait(), &workers);
+    assert!(log.contains("SIGINT: stopping 2 workers"), "{log}");
+    assert_eq!(log.matches("worker: stopped").count(), 2, "{log}");
 
     // A supervisor that is killed takes its workers with it.
     let server = start(&["--workers", "2", "--poll-ms", "0"], &plugins);

@@ -315,10 +315,15 @@ impl Server {
     }
 
     /// Sends SIGTERM and waits at most 30 s for the exit.
-    pub fn terminate(mut self) -> (ExitStatus, String) {
-        let mut child = self.child.take().unwrap();
-        let pid = rustix::process::Pid::from_child(&child);
+    pub fn terminate(self) -> (ExitStatus, String) {
+        let pid = rustix::process::Pid::from_child(self.child.as_ref().unwrap());
         rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+        self.wait()
+    }
+
+    /// Waits at most 30 s for the server to exit (once it has been told to).
+    pub fn wait(mut self) -> (ExitStatus, String) {
+        let mut child = self.child.take().unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         let status = loop {
             if let Some(status) = child.try_wait().unwrap() {
@@ -327,7 +332,7 @@ impl Server {
             if Instant::now() > deadline {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("no exit within 30 s of SIGTERM:\n{}", self.log());
+                panic!("no exit within 30 s:\n{}", self.log());
             }
             thread::sleep(Duration::from_millis(20));
         };

@@ -22,7 +22,7 @@
 //!
 //! On SIGTERM or SIGINT it sends SIGTERM to every worker (each finishes the
 //! request it is answering and unloads its plugins), reaps them all, and
-//! exits 0; a second signal kills them at once. Workers ask the kernel for a
+//! exits 0; a second signal kills them (SIGKILL) and exits at once. Workers ask the kernel for a
 //! SIGTERM if the supervisor dies, so none outlives it. The listening socket
 //! is the supervisor's for its whole life: a worker's death never closes it.
 //!

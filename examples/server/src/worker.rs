@@ -17,8 +17,11 @@
 //! under a running request, per worker). A keep-alive connection is kept only
 //! while no other connection waits: otherwise the response says
 //! `connection: close`, and an idle one is closed, so that one client cannot
-//! hold a worker while others queue. SIGTERM (from the supervisor) or SIGINT
-//! stop it after the request it is answering; a second one stops it at once.
+//! hold a worker while others queue. SIGTERM (from the supervisor, or from a
+//! service manager signalling the whole group) or SIGINT (Ctrl-C reaches the
+//! whole process group) stop it after the request it is answering; repeating
+//! them changes nothing, since one Ctrl-C already sends a worker two signals:
+//! stopping at once is the supervisor's decision (SIGKILL at its second signal).
 //!
 //! It does not fork, restart or report on other workers (`supervisor.rs`).
 
@@ -138,10 +141,7 @@ impl<'a> Worker<'a> {
         wake.set_nonblocking(true)
             .map_err(|e| format!("a socket pair: {e}"))?;
         for signal in [SIGTERM, SIGINT] {
-            // Registered first, so it sees the flag before the second action
-            // sets it: a second signal takes the default action (exit).
-            signal_hook::flag::register_conditional_default(signal, stop.clone())
-                .and_then(|_| signal_hook::flag::register(signal, stop.clone()))
+            signal_hook::flag::register(signal, stop.clone())
                 .and_then(|_| {
                     signal_hook::low_level::pipe::register(signal, wake_writer.try_clone()?)
                 })
