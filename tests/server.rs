@@ -546,11 +546,39 @@ fn worker_mode_speaks_http11_and_reports_workers() {
 }
 
 #[test]
-fn a_waiting_client_is_not_held_up_by_an_idle_keep_alive_connection() {
+fn keep_alive_connections_yield_to_waiting_clients() {
     let dir = fresh_dir("server-workers-yield");
     let plugins = dir.join("plugins");
     install_plugins(&plugins);
     let server = start(&["--workers", "1", "--poll-ms", "0"], &plugins);
+    // A keep-alive client that sends its next request just after another
+    // client connects is answered, told to close, and closed; then the other
+    // client is served.
+    let mut busy = connect(&server);
+    busy.write_all(b"GET /builtin/ping HTTP/1.1\r\nhost: t\r\n\r\n")
+        .unwrap();
+    let (ping, _) = read_response(&mut busy, false);
+    assert_eq!((ping.status, ping.header("connection")), (200, None));
+    let mut waiting = connect(&server);
+    // (Sent a little later than the worker notices the waiting client: within
+    // the 50 ms it allows an idle connection.)
+    thread::sleep(Duration::from_millis(10));
+    busy.write_all(b"GET /builtin/ping HTTP/1.1\r\nhost: t\r\n\r\n")
+        .unwrap();
+    let (ping, _) = read_response(&mut busy, false);
+    assert_eq!(
+        (ping.status, ping.header("connection")),
+        (200, Some("close"))
+    );
+    let mut rest = Vec::new();
+    assert_eq!(busy.read_to_end(&mut rest).unwrap(), 0, "{rest:?}");
+    waiting
+        .write_all(b"GET /builtin/ping HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    let mut raw = Vec::new();
+    waiting.read_to_end(&mut raw).unwrap();
+    assert_eq!(parse_response(&raw).unwrap().0.text(), "pong\n");
+
     // The only worker answers a keep-alive request, then waits on that
     // connection...
     let mut idle = connect(&server);

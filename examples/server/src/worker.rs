@@ -16,8 +16,9 @@
 //! running in it holds the version it started with (so no version is unloaded
 //! under a running request, per worker). A keep-alive connection is kept only
 //! while no other connection waits: otherwise the response says
-//! `connection: close`, and an idle one is closed, so that one client cannot
-//! hold a worker while others queue. SIGTERM (from the supervisor, or from a
+//! `connection: close`, and an idle one is closed if it sends nothing within
+//! 50 ms of another connection arriving (and no other worker took that one),
+//! so that one client cannot hold a worker while others queue. SIGTERM (from the supervisor, or from a
 //! service manager signalling the whole group) or SIGINT (Ctrl-C reaches the
 //! whole process group) stop it after the request it is answering; repeating
 //! them changes nothing, since one Ctrl-C already sends a worker two signals:
@@ -53,6 +54,10 @@ use crate::shared::{Mode, Shared};
 const REQUEST_PATIENCE: Duration = Duration::from_secs(10);
 /// How long an idle keep-alive connection is kept when nobody else waits.
 const IDLE_KEEP_ALIVE: Duration = Duration::from_secs(5);
+/// How long an idle keep-alive connection may still send its next request
+/// once another connection waits (a client that sends it at once, as a
+/// client under load does, is then answered rather than cut off).
+const YIELD_GRACE: Duration = Duration::from_millis(50);
 
 /// What a worker needs from the supervisor.
 pub struct Setup<'a> {
@@ -239,14 +244,19 @@ impl<'a> Worker<'a> {
         }
     }
 
-    /// Waits until `conn` (if any) or the listener is readable, a signal
-    /// arrives, or `timeout` passes.
-    fn wait(&self, conn: Option<&Connection>, timeout: Duration) -> Woken {
+    /// Waits until `conn` (if any) or, if `listen`, the listener is
+    /// readable, a signal arrives, or `timeout` passes.
+    fn wait(&self, conn: Option<&Connection>, listen: bool, timeout: Duration) -> Woken {
         let listener = self.setup.listener.as_fd();
         let conn_fd = conn.map(Connection::as_fd);
+        let listening = if listen {
+            PollFlags::IN
+        } else {
+            PollFlags::empty()
+        };
         let mut fds = vec![
             PollFd::new(&self.wake, PollFlags::IN),
-            PollFd::new(&listener, PollFlags::IN),
+            PollFd::new(&listener, listening),
         ];
         if let Some(fd) = &conn_fd {
             fds.push(PollFd::new(fd, PollFlags::IN));
@@ -293,7 +303,7 @@ impl<'a> Worker<'a> {
             let timeout = self.next_scan.map_or(Duration::from_secs(1), |at| {
                 at.saturating_duration_since(Instant::now())
             });
-            if !matches!(self.wait(None, timeout), Woken::Listener) {
+            if !matches!(self.wait(None, true, timeout), Woken::Listener) {
                 continue;
             }
             match self.setup.listener.accept() {
@@ -353,8 +363,9 @@ impl<'a> Worker<'a> {
     }
 
     /// Between two requests of a keep-alive connection: reloads if due, and
-    /// waits for the next request. False if the connection should be closed
-    /// (idle too long, someone else waits, or stopping).
+    /// waits for the next request. False if the connection should be closed:
+    /// idle too long, stopping, or another connection still waiting after
+    /// this one has had `YIELD_GRACE` to send its next request.
     fn idle_until_next(&mut self, conn: &Connection) -> bool {
         self.reload_if_due();
         if conn.buffered() {
@@ -369,10 +380,17 @@ impl<'a> Worker<'a> {
             let timeout = self.next_scan.map_or(left, |at| {
                 left.min(at.saturating_duration_since(Instant::now()))
             });
-            match self.wait(Some(conn), timeout) {
+            match self.wait(Some(conn), true, timeout) {
                 Woken::Connection => return true,
-                Woken::Listener | Woken::Signal => return false,
+                Woken::Signal => return false,
                 Woken::Timeout => self.reload_if_due(),
+                Woken::Listener => match self.wait(Some(conn), false, YIELD_GRACE) {
+                    Woken::Connection => return true,
+                    Woken::Signal => return false,
+                    // Still waiting (no other worker took it): yield.
+                    _ if self.others_waiting() => return false,
+                    _ => {}
+                },
             }
         }
     }
