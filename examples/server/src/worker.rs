@@ -336,9 +336,12 @@ impl<'a> Worker<'a> {
             };
             let start = Instant::now();
             let keep_alive = request.keep_alive && !self.stopping() && !self.others_waiting();
+            // The path only: a query string may carry secrets, and this text
+            // goes to the log if the worker dies.
+            let path = request.target.split('?').next().unwrap_or_default();
             self.slot.begin(
                 Phase::Serving,
-                &[request.method.as_bytes(), b" ", request.target.as_bytes()],
+                &[request.method.as_bytes(), b" ", path.as_bytes()],
             );
             let outcome = self.answer(&request);
             let head = request.method == "HEAD";
