@@ -26,15 +26,15 @@
 //! Owns the layout and the phase word protocol. It does not fork, reap or
 //! signal anything (`supervisor.rs`), nor answer requests (`guard.rs`).
 
-#![allow(unsafe_code)] // one mmap, turned into a `&'static` board once
+#![allow(unsafe_code)] // one mmap, turned into a `&'static` board once; clock_gettime(3)
 
-use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use rustix::mm::{mmap_anonymous, MapFlags, ProtFlags};
-use rustix::time::{clock_gettime, ClockId};
 
-/// Bytes of a slot's description of what its worker is doing.
+/// Bytes of a slot's description of what its worker is doing (a multiple of
+/// 8: it is stored in words).
 const WHAT_BYTES: usize = 240;
 /// Plugin versions the quarantine holds (a full quarantine takes no more).
 const QUARANTINE: usize = 32;
@@ -111,7 +111,8 @@ pub struct Slot {
     /// Odd while `what` is being written.
     seq: AtomicU64,
     what_len: AtomicU32,
-    what: [AtomicU8; WHAT_BYTES],
+    /// The description's bytes, eight to a word (little-endian).
+    what: [AtomicU64; WHAT_BYTES / 8],
     /// The plugin file version being loaded, while `Loading`.
     loading: [AtomicU64; 4],
 }
@@ -153,8 +154,17 @@ pub struct Board {
 }
 
 /// `CLOCK_MONOTONIC` now, in nanoseconds: the same clock in every process.
+///
+/// From the C library rather than rustix: rustix finds the vDSO through the
+/// auxiliary vector itself, which faults under valgrind (it hides the vDSO),
+/// and a server whose plugins are being debugged must run there.
 pub fn now_ns() -> u64 {
-    let t = clock_gettime(ClockId::Monotonic);
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid timespec to write; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
     (t.tv_sec as u64).saturating_mul(1_000_000_000) + t.tv_nsec as u64
 }
 
@@ -365,11 +375,23 @@ impl Slot {
     }
 
     fn describe(&self, parts: &[&[u8]]) {
-        self.seq.fetch_add(1, Ordering::AcqRel);
+        // Assembled on the stack, then stored a word at a time: this runs
+        // before every plugin call.
+        let mut bytes = [0u8; WHAT_BYTES];
         let mut len = 0;
-        for byte in parts.iter().flat_map(|p| p.iter()).take(WHAT_BYTES) {
-            self.what[len].store(*byte, Ordering::Relaxed);
-            len += 1;
+        for part in parts {
+            let n = part.len().min(WHAT_BYTES - len);
+            bytes[len..len + n].copy_from_slice(&part[..n]);
+            len += n;
+        }
+        self.seq.fetch_add(1, Ordering::AcqRel);
+        for (word, chunk) in self
+            .what
+            .iter()
+            .zip(bytes[..len.next_multiple_of(8)].chunks_exact(8))
+        {
+            let value = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            word.store(value, Ordering::Relaxed);
         }
         self.what_len.store(len as u32, Ordering::Release);
         self.seq.fetch_add(1, Ordering::AcqRel);
@@ -385,10 +407,12 @@ impl Slot {
                 continue;
             }
             let len = (self.what_len.load(Ordering::Acquire) as usize).min(WHAT_BYTES);
-            let bytes: Vec<u8> = self.what[..len]
+            let mut bytes: Vec<u8> = self
+                .what
                 .iter()
-                .map(|b| b.load(Ordering::Relaxed))
+                .flat_map(|w| w.load(Ordering::Relaxed).to_le_bytes())
                 .collect();
+            bytes.truncate(len);
             if self.seq.load(Ordering::Acquire) == before {
                 return String::from_utf8_lossy(&bytes).into_owned();
             }
@@ -440,7 +464,9 @@ mod tests {
         assert!(!board.quarantine([10, 0, 0, 0], 6), "full");
 
         let long = [b'a'; 400];
-        slot.begin(Phase::Loading, &[&long]);
-        assert_eq!(slot.what().len(), WHAT_BYTES);
+        slot.begin(Phase::Loading, &[b"x", &long]);
+        assert_eq!(slot.what(), format!("x{}", "a".repeat(WHAT_BYTES - 1)));
+        slot.begin(Phase::Loading, &[b"loading ", b"libabcdefghi.so"]);
+        assert_eq!(slot.what(), "loading libabcdefghi.so");
     }
 }
