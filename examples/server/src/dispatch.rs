@@ -121,12 +121,12 @@ fn route(shared: &Shared, guard: &dyn CallGuard, request: &Parts<'_>) -> Outcome
             return Outcome::text(500, format!("handler {handler} set no valid status"));
         }
     } else {
-        let message = String::from_utf8_lossy(reply.body());
+        // (The arguments are only evaluated if the line is logged.)
         log::warn!(
             "{}: {method} {path}: handler {handler} failed (code {}, status {status}): {}",
             who(),
             reply.code(),
-            message.trim_end()
+            String::from_utf8_lossy(reply.body()).trim_end()
         );
         if (400..=599).contains(&status) {
             status
