@@ -4,6 +4,8 @@
 # serving them. Ctrl-C stops it.
 #
 #   ./run-example.sh [SERVER OPTIONS...]   e.g. --listen 127.0.0.1:9000
+#   ./run-example.sh --workers 0           one process with threads, instead of
+#                                          a worker process per core
 #   ./run-example.sh --build-only          build and install, then exit
 #
 # Everything lands in target/example: the server executable and plugins/.

@@ -64,6 +64,7 @@ pub fn open_options(lib_paths: &[PathBuf]) -> OpenOptions {
 }
 
 #[cfg(test)]
+#[allow(unsafe_code)] // calls the primitive through the address it answers
 mod tests {
     use super::*;
 

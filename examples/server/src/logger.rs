@@ -1,17 +1,28 @@
 //! A small `log` backend: one line per record on standard error, as
-//! `2026-11-23T09:30:00.123Z INFO  target: message`.
+//! `2026-11-23T09:30:00.123Z INFO  target: message`, or in a worker process
+//! `2026-11-23T09:30:00.123Z INFO  [worker 1] target: message`.
 //!
-//! Owns the line format, the level filter and the bridge that sends what
-//! plugins log through their host table (`staticdl::set_log_handler`) into the
-//! same stream under the `plugin` target. It does not decide what is logged.
+//! Owns the line format, the level filter, the process tag of worker
+//! processes and the bridge that sends what plugins log through their host
+//! table (`staticdl::set_log_handler`) into the same stream under the `plugin`
+//! target. It does not decide what is logged.
 
 use std::io::Write;
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
 struct StderrLogger {
     level: LevelFilter,
+}
+
+/// `[worker N] ` in a worker process, set once after it is forked.
+static TAG: OnceLock<String> = OnceLock::new();
+
+/// Marks every line this process logs from now on as worker `index`'s.
+pub fn tag_worker(index: usize) {
+    let _ = TAG.set(format!("[worker {index}] "));
 }
 
 impl Log for StderrLogger {
@@ -24,9 +35,10 @@ impl Log for StderrLogger {
             return;
         }
         let line = format!(
-            "{} {:<5} {}: {}\n",
+            "{} {:<5} {}{}: {}\n",
             timestamp(SystemTime::now()),
             record.level(),
+            TAG.get().map_or("", String::as_str),
             short_target(record.target()),
             record.args()
         );
@@ -83,7 +95,7 @@ fn timestamp(time: SystemTime) -> String {
 
 /// The proleptic Gregorian date of `days` since 1970-01-01 (Howard Hinnant's
 /// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

@@ -24,7 +24,13 @@
 //! A file that fails to load is not tried again until it changes, and the
 //! version it was meant to replace keeps serving.
 //!
-//! It does not route requests (`routes.rs`) or serve them (`http.rs`).
+//! In worker mode every worker process loads the plugins itself, from its own
+//! cache directory (`<cache>/worker-<N>`), and [`Plugins::scan_with`] tells
+//! the worker which file it is about to load (so that a crash in a plugin's
+//! `init` is attributed to that file) and lets it skip a version that crashed
+//! a worker before.
+//!
+//! It does not route requests (`routes.rs`) or answer them (`dispatch.rs`).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -35,15 +41,13 @@ use std::sync::Arc;
 
 use staticdl::{OpenOptions, Plugin, RouteDecl};
 
-use crate::routes::Status;
-
 /// What identifies one version of a plugin file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Stamp {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime_ns: i128,
+pub struct Stamp {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mtime_ns: i128,
 }
 
 impl Stamp {
@@ -72,6 +76,11 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// The plugin file's name in the plugins directory.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
     /// The plugin's declared name.
     pub fn name(&self) -> &str {
         &self.name
@@ -116,6 +125,16 @@ impl Drop for Loaded {
             log::info!("{}: {} {} unloaded", self.file, self.name, self.version);
         }
     }
+}
+
+/// One plugin file as the routing table (and `/builtin/plugins`) shows it.
+pub struct Status {
+    /// File name in the plugins directory.
+    pub file: String,
+    /// The version serving, if any.
+    pub serving: Option<Arc<Loaded>>,
+    /// Why the latest attempt to load the file failed, if it did.
+    pub error: Option<String>,
 }
 
 /// The state of one plugin file.
@@ -172,12 +191,7 @@ impl Plugins {
             ));
         }
         fs::create_dir_all(cache)?;
-        for entry in fs::read_dir(cache)? {
-            let entry = entry?;
-            if entry.file_name().to_str().is_some_and(is_cache_file) {
-                let _ = fs::remove_file(entry.path());
-            }
-        }
+        clean_cache(cache)?;
         Ok(Plugins {
             dir: dir.to_path_buf(),
             cache: cache.to_path_buf(),
@@ -191,6 +205,16 @@ impl Plugins {
     /// forgets removed ones. Returns whether any file's state changed (so the
     /// routing table must be rebuilt).
     pub fn scan(&mut self) -> bool {
+        self.scan_with(&mut |_, _| Ok(()))
+    }
+
+    /// [`Plugins::scan`], calling `before_load` with the file name and
+    /// version before each load; if it answers an error, that version is not
+    /// loaded and the error is recorded as the reason.
+    pub fn scan_with(
+        &mut self,
+        before_load: &mut dyn FnMut(&str, Stamp) -> Result<(), String>,
+    ) -> bool {
         let listing = match fs::read_dir(&self.dir) {
             Ok(listing) => listing,
             Err(e) => {
@@ -251,10 +275,32 @@ impl Plugins {
             {
                 continue;
             }
-            self.attempt(&name, stamp);
+            match before_load(&name, stamp) {
+                Ok(()) => self.attempt(&name, stamp),
+                Err(error) => self.refuse(&name, stamp, error),
+            }
             changed = true;
         }
         changed
+    }
+
+    /// Records that version `stamp` of `name` is not loaded, because of `error`.
+    fn refuse(&mut self, name: &str, stamp: Stamp, error: String) {
+        let entry = self.entries.entry(name.to_owned()).or_insert(Entry {
+            serving: None,
+            attempted: stamp,
+            error: None,
+        });
+        entry.attempted = stamp;
+        match &entry.serving {
+            Some(old) => log::error!(
+                "{name}: new version not loaded, {} {} keeps serving: {error}",
+                old.name,
+                old.version
+            ),
+            None => log::error!("{name}: not loaded: {error}"),
+        }
+        entry.error = Some(error);
     }
 
     /// Loads (a new version of) `name`, seen with `stamp`, and records the
@@ -373,6 +419,18 @@ impl Plugins {
             .count();
         (serving, self.entries.len())
     }
+}
+
+/// Removes from `cache` the private copies (and temporary files) a server
+/// left there.
+pub fn clean_cache(cache: &Path) -> io::Result<()> {
+    for entry in fs::read_dir(cache)? {
+        let entry = entry?;
+        if entry.file_name().to_str().is_some_and(is_cache_file) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+    Ok(())
 }
 
 /// Why an open failed, without the path of the private copy (the caller names

@@ -6,13 +6,13 @@
 //! name order; a route already taken is refused with a warning. A mounted
 //! plugin route holds an `Arc` of the plugin version it belongs to, and so
 //! does every request it serves: a replaced version is unloaded only when the
-//! last of them is gone. It does not load plugins (`plugins.rs`) or speak HTTP
-//! (`http.rs`).
+//! last of them is gone. It does not load plugins (`plugins.rs`) or answer requests
+//! (`dispatch.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::plugins::Loaded;
+use crate::plugins::{Loaded, Status};
 
 /// Routes compiled into the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,12 +23,16 @@ pub enum Builtin {
     Ping,
     /// `GET /builtin/plugins`: every plugin file and its state, as JSON.
     Plugins,
+    /// `GET /builtin/workers`: the worker processes and their restarts (or
+    /// the threads), as JSON.
+    Workers,
 }
 
 const BUILTINS: &[(&str, &str, Builtin)] = &[
     ("GET", "/", Builtin::Index),
     ("GET", "/builtin/ping", Builtin::Ping),
     ("GET", "/builtin/plugins", Builtin::Plugins),
+    ("GET", "/builtin/workers", Builtin::Workers),
 ];
 
 /// What serves a route.
@@ -41,16 +45,6 @@ pub enum Target {
         /// The handler export's name.
         handler: Arc<str>,
     },
-}
-
-/// One plugin file as the table (and `/builtin/plugins`) shows it.
-pub struct Status {
-    /// File name in the plugins directory.
-    pub file: String,
-    /// The version serving, if any.
-    pub serving: Option<Arc<Loaded>>,
-    /// Why the latest attempt to load the file failed, if it did.
-    pub error: Option<String>,
 }
 
 /// A routing table.
