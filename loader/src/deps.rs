@@ -47,7 +47,7 @@ pub(crate) fn candidates(name: &str, m: Option<&Module>, opts: &LoadOptions) -> 
     if name.contains('/') {
         return vec![PathBuf::from(name)];
     }
-    let origin = m.and_then(|m| m.origin.as_deref());
+    let origin = m.and_then(Module::origin);
     let mut dirs: Vec<PathBuf> = Vec::new();
     let (rpath, runpath) = match m {
         Some(m) => (split(m, m.dynamic.rpath), split(m, m.dynamic.runpath)),

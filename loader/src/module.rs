@@ -36,8 +36,9 @@ impl Drop for Module {
 /// A mapped and validated object.
 pub(crate) struct Module {
     pub path: PathBuf,
-    /// What `$ORIGIN` expands to (`None` for an object loaded from memory).
-    pub origin: Option<PathBuf>,
+    /// Whether the object came from a file on disk (not bytes in memory): only
+    /// then has it an `$ORIGIN` ([`Module::origin`]).
+    pub on_disk: bool,
     pub id: FileId,
     pub image: Image,
     pub dynamic: Dynamic,
@@ -76,7 +77,10 @@ impl Module {
         }
         // Only files on disk: a memory file's identity outlives nothing.
         let reuse = (reuse && file.origin.is_some()).then_some(file.id);
+        let mut image = image;
         let mapping = Mapping::new(path, file.fd.as_fd(), &image, reuse)?;
+        // The mapping keeps the segments; one copy per object is enough.
+        image.loads = Vec::new();
         let view = mapping.view();
         let dynamic = Dynamic::read(path, view, image.dynamic, limits)?;
         let versions = Versions::read(path, view, &dynamic)?;
@@ -112,7 +116,7 @@ impl Module {
             .map(|s| String::from_utf8_lossy(s).into_owned());
         Ok(Module {
             path: path.clone(),
-            origin: file.origin.clone(),
+            on_disk: file.origin.is_some(),
             id: file.id,
             image,
             dynamic,
@@ -136,6 +140,13 @@ impl Module {
             .needed
             .iter()
             .filter_map(|&o| self.dynamic.strtab.c_str(o))
+    }
+
+    /// What `$ORIGIN` expands to: the object's directory (`None` for an object
+    /// loaded from memory).
+    pub fn origin(&self) -> Option<&Path> {
+        self.on_disk
+            .then(|| self.path.parent().unwrap_or(Path::new("/")))
     }
 
     /// Look `name` up among this object's own definitions.

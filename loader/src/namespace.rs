@@ -41,10 +41,10 @@ fn upgrade(h: &Handle) -> Option<Earlier> {
 struct State {
     by_id: HashMap<FileId, Handle>,
     by_name: HashMap<String, Handle>,
-    /// Absolute paths objects were loaded from, matched before touching the disk
-    /// (keyed by their bytes: the paths are canonical, and hashing a `Path` walks
-    /// its components).
-    by_path: HashMap<Vec<u8>, Handle>,
+    /// Absolute paths objects were loaded from, matched before touching the disk,
+    /// keyed by a hash of their bytes ([`path_key`]; the object found is checked
+    /// to have that path, a colliding one is simply not found by path).
+    by_path: HashMap<u64, Handle>,
     /// Entries (dead ones included) after which the next commit prunes.
     prune_at: usize,
     global: Vec<Handle>,
@@ -81,9 +81,8 @@ impl State {
             m.mapping.keep_when_closed();
             let h: Handle = (Arc::downgrade(group), j);
             self.by_id.insert(m.id, h.clone());
-            if m.origin.is_some() && m.path.is_absolute() {
-                self.by_path
-                    .insert(m.path.as_os_str().as_bytes().to_vec(), h.clone());
+            if m.on_disk && m.path.is_absolute() {
+                self.by_path.insert(path_key(&m.path), h.clone());
             }
             if let Some(s) = &m.soname {
                 self.by_name.insert(s.clone(), h.clone());
@@ -92,6 +91,20 @@ impl State {
                 self.global.push(h);
             }
         }
+    }
+}
+
+/// The `by_path` key of `path`.
+fn path_key(path: &Path) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::default().hash_one(path.as_os_str().as_bytes())
+}
+
+impl State {
+    /// The object loaded from exactly `path`, if it still lives.
+    fn by_path(&self, path: &Path) -> Option<Earlier> {
+        let e = self.by_path.get(&path_key(path)).and_then(upgrade)?;
+        (e.0.modules[e.1].path == path).then_some(e)
     }
 }
 
@@ -185,11 +198,7 @@ impl Namespace {
         // returned without a syscall; a relative path may name another file after
         // a change of directory, so it is always opened.
         if path.is_absolute() {
-            if let Some(e) = state
-                .by_path
-                .get(path.as_os_str().as_bytes())
-                .and_then(upgrade)
-            {
+            if let Some(e) = state.by_path(path) {
                 return Ok(self.ready(guard, e));
             }
         }
@@ -278,15 +287,7 @@ impl Namespace {
             state.by_name(name)
         } else {
             let path = Path::new(name);
-            let by_path = path
-                .is_absolute()
-                .then(|| {
-                    state
-                        .by_path
-                        .get(path.as_os_str().as_bytes())
-                        .and_then(upgrade)
-                })
-                .flatten();
+            let by_path = path.is_absolute().then(|| state.by_path(path)).flatten();
             by_path.or_else(|| state.by_id(FileId::of(path).ok()?))
         };
         Some(self.ready(guard, found?))
