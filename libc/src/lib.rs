@@ -50,6 +50,7 @@ mod cxa;
 mod dl;
 mod excluded;
 mod glibc;
+mod objects;
 mod table;
 
 use std::sync::{Arc, OnceLock};

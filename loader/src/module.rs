@@ -230,3 +230,53 @@ fn c_name(path: &Path) -> Arc<CStr> {
         Err(_) => Arc::from(c""),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Module;
+
+    #[test]
+    fn hashes_read_from_chains_equal_the_names_hashes() {
+        // Every definition of the system's own libraries (what the loader
+        // relocates most): the chain's hash, where it answers, is the name's.
+        use crate::file::OpenFile;
+        use crate::symbols::{exported, gnu_hash, hash_from_chain};
+        let dir = std::path::Path::new("/lib/x86_64-linux-gnu");
+        let mut libs: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.to_string_lossy().contains(".so"))
+            .collect();
+        libs.sort();
+        let (mut checked, mut answered) = (0usize, 0usize);
+        for path in libs.iter().take(40) {
+            let Ok(file) = OpenFile::open(path) else {
+                continue;
+            };
+            let Ok(m) = Module::map(&file, &crate::Limits::default(), true, false) else {
+                continue;
+            };
+            let d = &m.dynamic;
+            for idx in exported(d) {
+                let sym = d.symtab.get(idx as usize).unwrap();
+                let name = d.strtab.c_str(sym.name).unwrap();
+                checked += 1;
+                if let Some(h) = hash_from_chain(d, idx) {
+                    answered += 1;
+                    assert_eq!(
+                        h,
+                        gnu_hash(name),
+                        "{}: {}",
+                        path.display(),
+                        String::from_utf8_lossy(name)
+                    );
+                }
+            }
+        }
+        assert!(checked > 1000, "only {checked} definitions checked");
+        assert!(
+            answered * 10 > checked * 9,
+            "{answered} of {checked} answered"
+        );
+    }
+}

@@ -146,15 +146,18 @@ pub(super) static LOADER: &[Entry] = &[
     Entry::new("dlvsym", Target::Call(crate::dl::dlvsym_address)),
     Entry::new("dlclose", Target::Addr(crate::dl::dlclose as *const ())),
     Entry::new("dlerror", Target::Addr(crate::dl::dlerror as *const ())),
-    Entry::new("dladdr", Target::Addr(crate::dl::dladdr as *const ())),
-    Entry::new("dladdr1", Target::Addr(crate::dl::dladdr1 as *const ())),
+    Entry::new("dladdr", Target::Addr(crate::objects::dladdr as *const ())),
+    Entry::new(
+        "dladdr1",
+        Target::Addr(crate::objects::dladdr1 as *const ()),
+    ),
     Entry::new(
         "dl_iterate_phdr",
-        Target::Addr(crate::dl::iterate_phdr_entry as *const ()),
+        Target::Addr(crate::objects::iterate_phdr_entry as *const ()),
     ),
     Entry::new(
         "_dl_find_object",
-        Target::Addr(crate::dl::find_object as *const ()),
+        Target::Addr(crate::objects::find_object as *const ()),
     ),
 ];
 
