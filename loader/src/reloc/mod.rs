@@ -207,14 +207,25 @@ impl<'s, 'a> Relocator<'s, 'a> {
             }
             slot.1
         };
-        let tls = is_tls(kind);
-        match (binding, tls) {
-            // Missing (already recorded, the load fails) or weak: nothing to set
-            // up for TLS; zero for the rest.
-            (None, true) => Ok(()),
-            (None, false) => {
-                write::<A>(&t, compute(kind, 0, addend, t.addr() as u64, o.bias), o, r)
-            }
+        self.apply::<A>(o, r, kind, t, addend, binding)
+    }
+
+    /// Write relocation `r` of `kind` at `t` for what its symbol bound to
+    /// (`None`: a weak import nobody defines, or a missing one, already
+    /// recorded).
+    fn apply<A: Arch>(
+        &mut self,
+        o: &Object<'_>,
+        r: Reloc,
+        kind: RelocKind,
+        t: Target<'_>,
+        addend: i64,
+        binding: Option<Binding>,
+    ) -> Result<()> {
+        let s = match (binding, is_tls(kind)) {
+            // Nothing to set up for TLS; zero for the rest.
+            (None, true) => return Ok(()),
+            (None, false) => 0,
             (
                 Some(Binding::Tls {
                     module,
@@ -223,9 +234,9 @@ impl<'s, 'a> Relocator<'s, 'a> {
                     ..
                 }),
                 true,
-            ) => self.tls::<A>(o, r, kind, t, addend, (module, offset, size)),
-            (Some(Binding::Unresolved), _) => self.unresolved::<A>(o, r, kind, &t, addend),
-            (Some(_), true) => Err(o.not_tls::<A>(r)),
+            ) => return self.tls::<A>(o, r, kind, t, addend, (module, offset, size)),
+            (Some(Binding::Unresolved), _) => return self.unresolved::<A>(o, r, kind, &t, addend),
+            (Some(_), true) => return Err(o.not_tls::<A>(r)),
             (Some(Binding::Ifunc(resolver)), false) => {
                 self.deferred.push(Deferred {
                     target: t.addr(),
@@ -233,28 +244,18 @@ impl<'s, 'a> Relocator<'s, 'a> {
                     addend,
                     kind,
                 });
-                Ok(())
+                return Ok(());
             }
-            (Some(Binding::Addr(s)), false) => {
-                let s = if self.hooks.is_empty() {
-                    s
-                } else {
-                    self.hooked(o, r, kind, s)
-                };
-                write::<A>(
-                    &t,
-                    compute(kind, s as u64, addend, t.addr() as u64, o.bias),
-                    o,
-                    r,
-                )
-            }
-            (Some(Binding::Tls { addr: s, .. }), false) => write::<A>(
-                &t,
-                compute(kind, s as u64, addend, t.addr() as u64, o.bias),
-                o,
-                r,
-            ),
-        }
+            (Some(Binding::Addr(s)), false) if self.hooks.is_empty() => s,
+            (Some(Binding::Addr(s)), false) => self.hooked(o, r, kind, s),
+            (Some(Binding::Tls { addr, .. }), false) => addr,
+        };
+        write::<A>(
+            &t,
+            compute(kind, s as u64, addend, t.addr() as u64, o.bias),
+            o,
+            r,
+        )
     }
 
     /// `R_X86_64_IRELATIVE`: the resolver at `B + A`, called after everything
