@@ -12,6 +12,7 @@
 //! | `libbench_dep1.so`, `libbench_dep2.so` | 1,000 functions each, `-nostdlib` |
 //! | `libbench_heavy.so` | needs both deps (`DT_RUNPATH=$ORIGIN`); 2,000 imports from them; over 20,000 relocations |
 //! | `variants/libtiny_vNNN.so` | 100 copies of the tiny plugin, each with its own `DT_SONAME` |
+//! | `libtls_ie.so`, `libtls_gd.so`, `libtls_desc.so` | one `__thread` counter, `-nostdlib`, built initial-exec, general-dynamic and with TLS descriptors |
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -47,6 +48,12 @@ __attribute__((constructor)) static void tiny_init(void) {
 }
 
 int tiny_add(int a, int b) { return a + b + tiny_ready - 1; }
+"#;
+
+const TLS_C: &str = r#"/* One thread-local counter (a zero image), no libc; built three ways. */
+__thread int tls_counter;
+
+int tls_bump(void) { return ++tls_counter; }
 "#;
 
 fn main() {
@@ -133,6 +140,16 @@ fn main() {
             "-lbench_dep2",
         ],
     );
+
+    // The TLS access bench: the same counter through each TLS model.
+    let tls = write(&src, "tls.c", TLS_C);
+    for (name, model) in [
+        ("libtls_ie.so", "-ftls-model=initial-exec"),
+        ("libtls_gd.so", "-ftls-model=global-dynamic"),
+        ("libtls_desc.so", "-mtls-dialect=gnu2"),
+    ] {
+        compile_nostdlib(&tls, &out.join(name), name, &[model]);
+    }
 
     println!("cargo:rustc-env=BENCH_PLUGIN_DIR={}", out.display());
 }

@@ -502,6 +502,49 @@ fn tls_descriptors_work_and_initial_exec_is_refused() {
     assert!(e.to_string().contains("initial-exec"), "{e}");
 }
 
+/// The entry points' fast path (a thread's block found without the runtime's
+/// lock) follows loads and unloads: blocks of two modules at once, in threads
+/// made before and after, and a module loaded again after its unload (its id
+/// used again) starts from its image, in every thread, not from the last
+/// values.
+#[test]
+fn tls_blocks_follow_loads_and_unloads() {
+    let tls_get_addr = staticdl_loader::runtime::tls_get_addr_address();
+    let opts = opts().host_symbols(move |name: &[u8], _: Option<&[u8]>| {
+        (name == b"__tls_get_addr").then_some(tls_get_addr)
+    });
+    let ns = Namespace::new();
+    type Get = extern "C" fn() -> i32;
+    type Set = extern "C" fn(i32);
+    let load = |fixture: &str| {
+        let lib = ns.load(common::fixture(fixture), &opts).unwrap();
+        let get: Get = unsafe { func(&lib, "tls_get") };
+        let set: Set = unsafe { func(&lib, "tls_set") };
+        (lib, get, set)
+    };
+    let (gd, gd_get, gd_set) = load("tls");
+    let (desc, desc_get, desc_set) = load("tlsdesc");
+    let before = std::thread::spawn(move || {
+        let first = (gd_get(), desc_get());
+        gd_set(11);
+        desc_set(12);
+        (first, gd_get(), desc_get())
+    });
+    gd_set(1);
+    desc_set(2);
+    assert_eq!(before.join().unwrap(), ((7, 7), 11, 12));
+    assert_eq!((gd_get(), desc_get()), (1, 2));
+    // Unloaded and loaded again: fresh blocks everywhere.
+    drop(desc);
+    let (desc, desc_get, _) = load("tlsdesc");
+    assert_eq!((gd_get(), desc_get()), (1, 7));
+    let after = std::thread::spawn(move || (gd_get(), desc_get()))
+        .join()
+        .unwrap();
+    assert_eq!(after, (7, 7));
+    drop((gd, desc));
+}
+
 #[test]
 fn missing_dependency_names_what_was_searched() {
     let dir = tempdir();

@@ -48,6 +48,8 @@ pub(crate) struct Executable {
 pub(crate) struct ExeTls {
     pub image: usize,
     pub filesz: usize,
+    /// `p_memsz`: the size of the executable's block in every thread.
+    pub memsz: usize,
 }
 
 /// The running executable, read once.
@@ -103,6 +105,7 @@ fn read() -> Executable {
                     exe.tls = Some(ExeTls {
                         image: bias.wrapping_add(vaddr),
                         filesz,
+                        memsz,
                     })
                 }
                 0x6474_e552 => exe.relro = (bias.wrapping_add(vaddr), memsz), // PT_GNU_RELRO

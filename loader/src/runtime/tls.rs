@@ -21,7 +21,7 @@
 
 use std::alloc::Layout;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicPtr, Ordering};
 use std::sync::Mutex;
 
 use crate::arch::{Arch, Native};
@@ -90,6 +90,34 @@ thread_local! {
     /// This thread's state (null until its first dynamic TLS access). No destructor,
     /// so it stays readable while other thread-local destructors run.
     static CURRENT: Cell<*const ThreadState> = const { Cell::new(std::ptr::null()) };
+}
+
+thread_local! {
+    /// This thread's slot array as the entry points' fast path reads it: its
+    /// address and length (zero until the thread's first dynamic TLS access, and
+    /// again once the thread is past its exit).
+    static FAST: Cell<[usize; 2]> = const { Cell::new([0, 0]) };
+}
+
+/// `FAST`'s offset from the thread pointer, the same in every thread, which
+/// `arch`'s `__tls_get_addr` and descriptor entry points read (0: no fast path,
+/// when the loader's thread-local storage is not the executable's own block).
+#[export_name = "staticdl_tls_fast_tpoff"]
+static FAST_TPOFF: AtomicIsize = AtomicIsize::new(0);
+
+/// Publish this thread's slot array to the fast path.
+fn publish(slots: &Slots) {
+    FAST.with(|f| f.set([slots.ptr.as_ptr() as usize, slots.ptr.len()]));
+    if FAST_TPOFF.load(Ordering::Relaxed) == 0 {
+        let at = FAST.with(|f| f.as_ptr() as usize);
+        let tpoff = at.wrapping_sub(<Native as Arch>::thread_pointer()) as isize;
+        // Only inside the executable's own block (below the thread pointer, x86-64's
+        // variant II) is the offset the same in every thread.
+        let block = super::exe::executable().tls.map_or(0, |t| t.memsz) as isize;
+        if tpoff < 0 && tpoff >= -block {
+            FAST_TPOFF.store(tpoff, Ordering::Relaxed);
+        }
+    }
 }
 
 fn table() -> std::sync::MutexGuard<'static, Table> {
@@ -257,11 +285,14 @@ fn allocate(id: usize) -> *mut u8 {
         let new = Box::into_raw(Box::new(Slots { ptr: grown }));
         // SAFETY: `ts` is this thread's state; the old array is replaced and freed
         // with the table lock held, so no unloading thread is reading it.
-        unsafe {
+        let new = unsafe {
             let old = (*ts).slots.swap(new, Ordering::AcqRel);
+            FAST.with(|f| f.set([0, 0]));
             drop(Box::from_raw(old));
             &*new
-        }
+        };
+        publish(new);
+        new
     };
     if let Some(tpoff) = image.static_tpoff {
         // This thread's static block: at the offset every thread shares.
@@ -299,6 +330,8 @@ fn current_or_create(t: &mut Table) -> *const ThreadState {
     }));
     t.threads.push(ts);
     CURRENT.with(|c| c.set(ts));
+    // SAFETY: the array was just made for this thread's state.
+    publish(unsafe { &*slots });
     super::arm_thread_exit();
     ts
 }
@@ -306,6 +339,7 @@ fn current_or_create(t: &mut Table) -> *const ThreadState {
 /// Free the calling thread's blocks; called once at thread exit, after the
 /// thread's registered TLS destructors ran.
 pub(crate) fn thread_exit() {
+    FAST.with(|f| f.set([0, 0]));
     let ts = CURRENT.with(|c| c.replace(std::ptr::null()));
     if ts.is_null() {
         return;
