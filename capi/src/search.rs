@@ -10,20 +10,8 @@
 //! open or load anything (`open.rs` does).
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use staticdl_loader::SYSTEM_DIRS;
-
-/// `LD_LIBRARY_PATH`'s directories, empty entries skipped.
-fn library_path() -> &'static [PathBuf] {
-    static DIRS: OnceLock<Vec<PathBuf>> = OnceLock::new();
-    DIRS.get_or_init(|| {
-        let env = std::env::var_os("LD_LIBRARY_PATH").unwrap_or_default();
-        std::env::split_paths(&env)
-            .filter(|d| !d.as_os_str().is_empty())
-            .collect()
-    })
-}
 
 /// The path `dlopen(name)` loads for the bare `name`, or `None` if there is
 /// none.
@@ -31,7 +19,7 @@ pub(crate) fn find(name: &str) -> Option<PathBuf> {
     if let Some(lib) = staticdl_libc::namespace().loaded_by_name(name) {
         return Some(lib.path().to_path_buf());
     }
-    library_path()
+    staticdl_libc::library_path()
         .iter()
         .cloned()
         .chain(SYSTEM_DIRS.iter().map(PathBuf::from))

@@ -146,7 +146,7 @@ fn open(name: &str, global: bool, caller: usize) -> Result<Library, String> {
 }
 
 /// `LD_LIBRARY_PATH`, read once, as glibc reads it at start-up.
-fn library_path() -> &'static [PathBuf] {
+pub(super) fn library_path() -> &'static [PathBuf] {
     static DIRS: OnceLock<Vec<PathBuf>> = OnceLock::new();
     DIRS.get_or_init(|| {
         let env = std::env::var_os("LD_LIBRARY_PATH").unwrap_or_default();

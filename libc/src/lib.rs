@@ -194,6 +194,18 @@ pub fn default_symbol(name: &[u8], version: Option<&[u8]>) -> Option<usize> {
     dl::default_lookup(name, version)
 }
 
+/// The directories of `LD_LIBRARY_PATH` (empty entries skipped), read once as
+/// glibc reads them at start-up: where a plugin's `dlopen` of a bare name looks
+/// after the caller's `DT_RPATH` and before its `DT_RUNPATH`.
+///
+/// ```
+/// let dirs = staticdl_libc::library_path();
+/// assert!(dirs.iter().all(|d| !d.as_os_str().is_empty()));
+/// ```
+pub fn library_path() -> &'static [std::path::PathBuf] {
+    dl::library_path()
+}
+
 /// Every name the provider's table answers, sorted (in a glibc host the
 /// process's glibc may answer more).
 ///
