@@ -66,6 +66,7 @@ mod error;
 mod host;
 #[cfg(feature = "http")]
 mod http;
+pub mod intercept;
 mod open;
 mod options;
 mod plugin;

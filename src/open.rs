@@ -152,6 +152,7 @@ impl OpenOptions {
                     error,
                     object: key.to_path_buf(),
                 })?;
+            crate::intercept::loaded(&lib, &self.intercepts);
             bring_up(requested, key, lib, lease)
         });
         answer(requested, found)
@@ -245,6 +246,7 @@ fn load(
             error,
             object: canonical.to_path_buf(),
         })?;
+    crate::intercept::loaded(&lib, &options.intercepts);
     bring_up(requested, canonical, lib, lease)
 }
 

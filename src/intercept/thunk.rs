@@ -1,0 +1,294 @@
+//! The one thunk every intercepted stub jumps to (x86-64, System V ABI), and the
+//! personality routine that lets exceptions and panics pass through it.
+//!
+//! Owns the assembly: a real frame (`push %rbp; mov %rsp, %rbp`) with CFI, so
+//! unwinders, debuggers and profilers walk through it to the original caller,
+//! whose return address is never touched. The thunk saves the argument
+//! registers (`%rdi..%r9`, `%rax`, `%xmm0..%xmm7`) and the stub index (`%r11`)
+//! into a [`Frame`](super::frame::Frame), calls `dispatch::enter`, and then
+//! does what it answers:
+//!
+//! - **pass** (no hook wants the result): restores the registers, pops its
+//!   frame and jumps to the target, which returns straight to the caller;
+//! - **return** (a pre returned a value): loads `%rax, %rdx, %xmm0, %xmm1`
+//!   from the frame and returns to the caller without calling the target;
+//! - **call** (a post is waiting): copies a window of the caller's stack
+//!   arguments below the frame, restores the registers, calls the target,
+//!   saves its results (and any x87 results, detected with `fxam`), calls
+//!   `dispatch::leave`, reloads the results and returns.
+//!
+//! If the target unwinds (a C++ exception, a Rust panic, a forced unwind), the
+//! personality routine sends the cleanup phase to a landing pad in the thunk
+//! that calls `dispatch::unwound` (posts see the call as unwinding) and resumes
+//! the unwinding with `_Unwind_Resume`. It does not decide anything about
+//! hooks (`dispatch.rs`).
+//!
+//! Unsafe code is allowed in this module: the thunk is assembly, and the
+//! personality routine is called by the unwinder with its own context.
+#![allow(unsafe_code)]
+
+use std::ffi::{c_int, c_void};
+
+use super::dispatch;
+use super::frame::{
+    FRAME_SIZE, OFF_RAX, OFF_RET, OFF_RET_XMM, OFF_TARGET, OFF_WORDS, OFF_X87, OFF_X87_COUNT,
+    OFF_XMM,
+};
+
+/// What `dispatch::enter` answers.
+pub(crate) const PASS: u32 = 0;
+/// A pre returned: the results are in the frame.
+pub(crate) const RETURN: u32 = 1;
+/// Call the target and then `dispatch::leave`.
+pub(crate) const CALL: u32 = 2;
+
+std::arch::global_asm!(
+    ".pushsection .text.staticdl_intercept,\"ax\",@progbits",
+    ".p2align 4",
+    ".globl staticdl_intercept_thunk",
+    ".hidden staticdl_intercept_thunk",
+    ".type staticdl_intercept_thunk,@function",
+    "staticdl_intercept_thunk:",
+    ".cfi_startproc",
+    ".cfi_personality 0x1b, {personality}",
+    "    push rbp",
+    ".cfi_def_cfa_offset 16",
+    ".cfi_offset rbp, -16",
+    "    mov rbp, rsp",
+    ".cfi_def_cfa_register rbp",
+    "    sub rsp, {frame}",
+    "    mov [rsp], rdi",
+    "    mov [rsp + 8], rsi",
+    "    mov [rsp + 16], rdx",
+    "    mov [rsp + 24], rcx",
+    "    mov [rsp + 32], r8",
+    "    mov [rsp + 40], r9",
+    "    mov [rsp + {rax}], rax",
+    "    mov [rsp + {rax} + 8], r11",
+    "    movaps [rsp + {xmm}], xmm0",
+    "    movaps [rsp + {xmm} + 16], xmm1",
+    "    movaps [rsp + {xmm} + 32], xmm2",
+    "    movaps [rsp + {xmm} + 48], xmm3",
+    "    movaps [rsp + {xmm} + 64], xmm4",
+    "    movaps [rsp + {xmm} + 80], xmm5",
+    "    movaps [rsp + {xmm} + 96], xmm6",
+    "    movaps [rsp + {xmm} + 112], xmm7",
+    "    mov rdi, rsp",
+    "    call {enter}",
+    "    cmp eax, {ret_code}",
+    "    je 3f",
+    "    ja 4f",
+    // Pass: the registers as they came (or as a pre changed them), then the
+    // target in place of the thunk.
+    "    mov r11, [rsp + {target}]",
+    "    mov rdi, [rsp]",
+    "    mov rsi, [rsp + 8]",
+    "    mov rdx, [rsp + 16]",
+    "    mov rcx, [rsp + 24]",
+    "    mov r8, [rsp + 32]",
+    "    mov r9, [rsp + 40]",
+    "    mov rax, [rsp + {rax}]",
+    "    movaps xmm0, [rsp + {xmm}]",
+    "    movaps xmm1, [rsp + {xmm} + 16]",
+    "    movaps xmm2, [rsp + {xmm} + 32]",
+    "    movaps xmm3, [rsp + {xmm} + 48]",
+    "    movaps xmm4, [rsp + {xmm} + 64]",
+    "    movaps xmm5, [rsp + {xmm} + 80]",
+    "    movaps xmm6, [rsp + {xmm} + 96]",
+    "    movaps xmm7, [rsp + {xmm} + 112]",
+    ".cfi_remember_state",
+    "    mov rsp, rbp",
+    "    pop rbp",
+    ".cfi_def_cfa rsp, 8",
+    "    jmp r11",
+    ".cfi_restore_state",
+    // Return: a pre's results, without calling the target.
+    "3:",
+    "    mov rax, [rsp + {ret}]",
+    "    mov rdx, [rsp + {ret} + 8]",
+    "    movaps xmm0, [rsp + {ret_xmm}]",
+    "    movaps xmm1, [rsp + {ret_xmm} + 16]",
+    ".cfi_remember_state",
+    "    mov rsp, rbp",
+    "    pop rbp",
+    ".cfi_def_cfa rsp, 8",
+    "    ret",
+    ".cfi_restore_state",
+    // Call: the stack arguments copied below the frame, the registers
+    // restored, the target called.
+    "4:",
+    "    mov rcx, [rsp + {words}]",
+    "    lea rax, [rcx * 8]",
+    "    sub rsp, rax",
+    "    mov rdi, rsp",
+    "    lea rsi, [rbp + 16]",
+    "    rep movsq",
+    "    lea r11, [rbp - {frame}]",
+    "    mov rdi, [r11]",
+    "    mov rsi, [r11 + 8]",
+    "    mov rdx, [r11 + 16]",
+    "    mov rcx, [r11 + 24]",
+    "    mov r8, [r11 + 32]",
+    "    mov r9, [r11 + 40]",
+    "    mov rax, [r11 + {rax}]",
+    "    movaps xmm0, [r11 + {xmm}]",
+    "    movaps xmm1, [r11 + {xmm} + 16]",
+    "    movaps xmm2, [r11 + {xmm} + 32]",
+    "    movaps xmm3, [r11 + {xmm} + 48]",
+    "    movaps xmm4, [r11 + {xmm} + 64]",
+    "    movaps xmm5, [r11 + {xmm} + 80]",
+    "    movaps xmm6, [r11 + {xmm} + 96]",
+    "    movaps xmm7, [r11 + {xmm} + 112]",
+    "    call [r11 + {target}]",
+    ".globl staticdl_intercept_return_point",
+    ".hidden staticdl_intercept_return_point",
+    "staticdl_intercept_return_point:",
+    "    lea r11, [rbp - {frame}]",
+    "    mov [r11 + {ret}], rax",
+    "    mov [r11 + {ret} + 8], rdx",
+    "    movaps [r11 + {ret_xmm}], xmm0",
+    "    movaps [r11 + {ret_xmm} + 16], xmm1",
+    // x87 results: st(0) (long double) and st(1) (complex long double) are
+    // stored if the target left them; the x87 stack is empty otherwise (fxam
+    // reports C3=1, C0=1 for an empty register and raises nothing).
+    "    xor ecx, ecx",
+    "    fxam",
+    "    fnstsw ax",
+    "    and ax, 0x4500",
+    "    cmp ax, 0x4100",
+    "    je 6f",
+    "    fstp tbyte ptr [r11 + {x87}]",
+    "    inc ecx",
+    "    fxam",
+    "    fnstsw ax",
+    "    and ax, 0x4500",
+    "    cmp ax, 0x4100",
+    "    je 6f",
+    "    fstp tbyte ptr [r11 + {x87} + 16]",
+    "    inc ecx",
+    "6:",
+    "    mov [r11 + {x87_count}], rcx",
+    "    mov rsp, r11",
+    "    mov rdi, rsp",
+    "    call {leave}",
+    "    mov rcx, [rsp + {x87_count}]",
+    "    test ecx, ecx",
+    "    jz 7f",
+    "    cmp ecx, 1",
+    "    je 8f",
+    "    fld tbyte ptr [rsp + {x87} + 16]",
+    "8:",
+    "    fld tbyte ptr [rsp + {x87}]",
+    "7:",
+    "    mov rax, [rsp + {ret}]",
+    "    mov rdx, [rsp + {ret} + 8]",
+    "    movaps xmm0, [rsp + {ret_xmm}]",
+    "    movaps xmm1, [rsp + {ret_xmm} + 16]",
+    ".cfi_remember_state",
+    "    mov rsp, rbp",
+    "    pop rbp",
+    ".cfi_def_cfa rsp, 8",
+    "    ret",
+    ".cfi_restore_state",
+    // The landing pad: the target unwound; %rax holds the exception, kept in
+    // the x87 slots (unused on this path). The unwinder restored %rbp
+    // (callee-saved), so the frame is found from it.
+    ".globl staticdl_intercept_landing_pad",
+    ".hidden staticdl_intercept_landing_pad",
+    "staticdl_intercept_landing_pad:",
+    "    lea rsp, [rbp - {frame}]",
+    "    mov [rsp + {x87}], rax",
+    "    mov rdi, rsp",
+    "    call {unwound}",
+    "    mov rdi, [rsp + {x87}]",
+    "    call {resume}",
+    "    ud2",
+    ".cfi_endproc",
+    ".size staticdl_intercept_thunk, .-staticdl_intercept_thunk",
+    ".popsection",
+    personality = sym personality,
+    enter = sym dispatch::enter,
+    leave = sym dispatch::leave,
+    unwound = sym dispatch::unwound,
+    resume = sym _Unwind_Resume,
+    frame = const FRAME_SIZE,
+    rax = const OFF_RAX,
+    xmm = const OFF_XMM,
+    ret = const OFF_RET,
+    ret_xmm = const OFF_RET_XMM,
+    target = const OFF_TARGET,
+    words = const OFF_WORDS,
+    x87 = const OFF_X87,
+    x87_count = const OFF_X87_COUNT,
+    ret_code = const RETURN,
+);
+
+extern "C" {
+    fn staticdl_intercept_thunk();
+    fn staticdl_intercept_return_point();
+    fn staticdl_intercept_landing_pad();
+}
+
+extern "C-unwind" {
+    /// The unwinder's resume entry (libgcc's or LLVM's libunwind, whichever the
+    /// host links for its own panics).
+    fn _Unwind_Resume(exception: *mut c_void) -> !;
+}
+
+/// The thunk's address: the target of every stub that has a hook to run.
+pub(crate) fn address() -> usize {
+    staticdl_intercept_thunk as *const () as usize
+}
+
+// The unwinder's interface (the Itanium C++ ABI's level 1, which libgcc_s and
+// LLVM's libunwind both implement).
+type Context = c_void;
+const UA_SEARCH_PHASE: c_int = 1;
+const URC_FATAL_PHASE1_ERROR: c_int = 3;
+const URC_INSTALL_CONTEXT: c_int = 7;
+const URC_CONTINUE_UNWIND: c_int = 8;
+/// DWARF register 0 on x86-64 (`%rax`): the first exception data register.
+const EH_DATA_REGISTER: c_int = 0;
+
+extern "C" {
+    fn _Unwind_GetIP(context: *mut Context) -> usize;
+    fn _Unwind_SetIP(context: *mut Context, ip: usize);
+    fn _Unwind_SetGR(context: *mut Context, index: c_int, value: usize);
+}
+
+/// The thunk's personality routine: it never catches anything; in the cleanup
+/// phase of an exception (or a forced unwind) that leaves the target, it sends
+/// the unwinder to the thunk's landing pad, which runs the posts and resumes.
+///
+/// # Safety
+/// Called by the unwinder only, with its own exception and context.
+unsafe extern "C" fn personality(
+    version: c_int,
+    actions: c_int,
+    _class: u64,
+    exception: *mut c_void,
+    context: *mut Context,
+) -> c_int {
+    if version != 1 {
+        return URC_FATAL_PHASE1_ERROR;
+    }
+    if actions & UA_SEARCH_PHASE != 0 {
+        return URC_CONTINUE_UNWIND;
+    }
+    // SAFETY: the unwinder's context for the thunk's frame.
+    let ip = unsafe { _Unwind_GetIP(context) };
+    if ip != staticdl_intercept_return_point as *const () as usize {
+        // Only the call of the target can unwind; anywhere else (after
+        // `_Unwind_Resume` was called from the landing pad) there is nothing to do.
+        return URC_CONTINUE_UNWIND;
+    }
+    // SAFETY: as above; the landing pad expects the exception in %rax.
+    unsafe {
+        _Unwind_SetGR(context, EH_DATA_REGISTER, exception as usize);
+        _Unwind_SetIP(
+            context,
+            staticdl_intercept_landing_pad as *const () as usize,
+        );
+    }
+    URC_INSTALL_CONTEXT
+}
