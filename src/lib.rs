@@ -70,6 +70,7 @@ pub mod intercept;
 mod open;
 mod options;
 mod plugin;
+pub mod preload;
 mod registry;
 mod symbol;
 

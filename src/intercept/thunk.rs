@@ -50,7 +50,7 @@ std::arch::global_asm!(
     ".type staticdl_intercept_thunk,@function",
     "staticdl_intercept_thunk:",
     ".cfi_startproc",
-    ".cfi_personality 0x1b, {personality}",
+    ".cfi_personality 0x1b, staticdl_intercept_personality",
     "    push rbp",
     ".cfi_def_cfa_offset 16",
     ".cfi_offset rbp, -16",
@@ -190,27 +190,36 @@ std::arch::global_asm!(
     ".cfi_def_cfa rsp, 8",
     "    ret",
     ".cfi_restore_state",
-    // The landing pad: the target unwound; %rax holds the exception, kept in
-    // the x87 slots (unused on this path). The unwinder restored %rbp
+    // The landing pad: the target unwound; %rax holds the exception and %rdx
+    // the driving unwinder's `_Unwind_Resume`, both kept in the x87 slots
+    // (unused on this path). The unwinder restored %rbp
     // (callee-saved), so the frame is found from it.
     ".globl staticdl_intercept_landing_pad",
     ".hidden staticdl_intercept_landing_pad",
     "staticdl_intercept_landing_pad:",
     "    lea rsp, [rbp - {frame}]",
     "    mov [rsp + {x87}], rax",
+    "    mov [rsp + {x87} + 8], rdx",
     "    mov rdi, rsp",
     "    call {unwound}",
     "    mov rdi, [rsp + {x87}]",
-    "    call {resume}",
+    "    call [rsp + {x87} + 8]",
     "    ud2",
     ".cfi_endproc",
     ".size staticdl_intercept_thunk, .-staticdl_intercept_thunk",
+    // The personality entry: the unwinder's own return address goes to the
+    // Rust routine as a sixth argument, so it can use that unwinder's API.
+    ".p2align 4",
+    ".type staticdl_intercept_personality,@function",
+    "staticdl_intercept_personality:",
+    "    mov r9, [rsp]",
+    "    jmp {personality}",
+    ".size staticdl_intercept_personality, .-staticdl_intercept_personality",
     ".popsection",
     personality = sym personality,
     enter = sym dispatch::enter,
     leave = sym dispatch::leave,
     unwound = sym dispatch::unwound,
-    resume = sym _Unwind_Resume,
     frame = const FRAME_SIZE,
     rax = const OFF_RAX,
     xmm = const OFF_XMM,
@@ -247,8 +256,10 @@ const UA_SEARCH_PHASE: c_int = 1;
 const URC_FATAL_PHASE1_ERROR: c_int = 3;
 const URC_INSTALL_CONTEXT: c_int = 7;
 const URC_CONTINUE_UNWIND: c_int = 8;
-/// DWARF register 0 on x86-64 (`%rax`): the first exception data register.
+/// DWARF registers 0 and 1 on x86-64 (`%rax`, `%rdx`): the exception data
+/// registers.
 const EH_DATA_REGISTER: c_int = 0;
+const EH_DATA_REGISTER_2: c_int = 1;
 
 extern "C" {
     fn _Unwind_GetIP(context: *mut Context) -> usize;
@@ -256,18 +267,69 @@ extern "C" {
     fn _Unwind_SetGR(context: *mut Context, index: c_int, value: usize);
 }
 
+type GetIp = unsafe extern "C" fn(*mut Context) -> usize;
+type SetIp = unsafe extern "C" fn(*mut Context, usize);
+type SetGr = unsafe extern "C" fn(*mut Context, c_int, usize);
+
+/// One unwinder's functions.
+struct Unwinder {
+    get_ip: GetIp,
+    set_ip: SetIp,
+    set_gr: SetGr,
+    resume: usize,
+}
+
+/// The context functions of the unwinder whose code is at `caller`: the
+/// host's own (what plugins get for `libgcc_s.so.1` from the libc provider),
+/// or those a loaded object that carries its own unwinder exports. `None` for
+/// an unwinder that keeps them hidden (`-static-libgcc`): its contexts cannot
+/// be read.
+fn unwinder_at(caller: usize) -> Option<Unwinder> {
+    let Some(lib) = staticdl_loader::Library::containing(caller) else {
+        return Some(Unwinder {
+            get_ip: _Unwind_GetIP,
+            set_ip: _Unwind_SetIP,
+            set_gr: _Unwind_SetGR,
+            resume: _Unwind_Resume as *const () as usize,
+        });
+    };
+    let find = |name: &str| {
+        lib.lookup_here(&staticdl_loader::SymbolName::new(name))
+            .map(|p| p.as_ptr() as usize)
+    };
+    let (get, set, gr, resume) = (
+        find("_Unwind_GetIP")?,
+        find("_Unwind_SetIP")?,
+        find("_Unwind_SetGR")?,
+        find("_Unwind_Resume")?,
+    );
+    // SAFETY: the object's exports of these names are the Itanium ABI's
+    // functions of these types (the unwinder it carries).
+    unsafe {
+        Some(Unwinder {
+            get_ip: std::mem::transmute::<usize, GetIp>(get),
+            set_ip: std::mem::transmute::<usize, SetIp>(set),
+            set_gr: std::mem::transmute::<usize, SetGr>(gr),
+            resume,
+        })
+    }
+}
+
 /// The thunk's personality routine: it never catches anything; in the cleanup
 /// phase of an exception (or a forced unwind) that leaves the target, it sends
 /// the unwinder to the thunk's landing pad, which runs the posts and resumes.
+/// `caller` is the unwinder's return address (added by the entry stub).
 ///
 /// # Safety
-/// Called by the unwinder only, with its own exception and context.
+/// Called by the unwinder only (through `staticdl_intercept_personality`),
+/// with its own exception and context.
 unsafe extern "C" fn personality(
     version: c_int,
     actions: c_int,
     _class: u64,
     exception: *mut c_void,
     context: *mut Context,
+    caller: usize,
 ) -> c_int {
     if version != 1 {
         return URC_FATAL_PHASE1_ERROR;
@@ -275,17 +337,24 @@ unsafe extern "C" fn personality(
     if actions & UA_SEARCH_PHASE != 0 {
         return URC_CONTINUE_UNWIND;
     }
-    // SAFETY: the unwinder's context for the thunk's frame.
-    let ip = unsafe { _Unwind_GetIP(context) };
+    let Some(u) = unwinder_at(caller) else {
+        // A private unwinder: let it pass without the posts.
+        return URC_CONTINUE_UNWIND;
+    };
+    // SAFETY: the driving unwinder's own functions, on its context for the
+    // thunk's frame.
+    let ip = unsafe { (u.get_ip)(context) };
     if ip != staticdl_intercept_return_point as *const () as usize {
         // Only the call of the target can unwind; anywhere else (after
         // `_Unwind_Resume` was called from the landing pad) there is nothing to do.
         return URC_CONTINUE_UNWIND;
     }
-    // SAFETY: as above; the landing pad expects the exception in %rax.
+    // SAFETY: as above; the landing pad expects the exception in %rax and
+    // the unwinder's resume entry in %rdx.
     unsafe {
-        _Unwind_SetGR(context, EH_DATA_REGISTER, exception as usize);
-        _Unwind_SetIP(
+        (u.set_gr)(context, EH_DATA_REGISTER, exception as usize);
+        (u.set_gr)(context, EH_DATA_REGISTER_2, u.resume);
+        (u.set_ip)(
             context,
             staticdl_intercept_landing_pad as *const () as usize,
         );
