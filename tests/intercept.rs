@@ -245,3 +245,273 @@ fn the_c_view_of_a_call_is_laid_out_as_the_header_says() {
     let expected: String = rust.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
     assert_eq!(text, expected);
 }
+
+// ---- The manhole example ----
+
+mod manhole {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpStream;
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    /// What `run-example.sh --build-only` installs (built once per process,
+    /// into the same place `tests/server.rs` builds it).
+    pub fn built() -> PathBuf {
+        static OUT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+        OUT.get_or_init(|| {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+            let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+            let out = tmp.join("example");
+            let cargo = crate::common::nested_cargo();
+            let mut cmd = Command::new("bash");
+            for (key, value) in cargo.get_envs() {
+                match value {
+                    Some(value) => cmd.env(key, value),
+                    None => cmd.env_remove(key),
+                };
+            }
+            cmd.arg(root.join("run-example.sh"))
+                .arg("--build-only")
+                .current_dir(root)
+                .env("CARGO", cargo.get_program())
+                .env("STATICDL_EXAMPLE_OUT", &out)
+                .env("STATICDL_EXAMPLE_TARGET_DIR", tmp.join("example-build"))
+                .env("STATICDL_EXAMPLE_PROFILE", "dev");
+            crate::support::run_ok(&mut cmd);
+            out
+        })
+        .clone()
+    }
+
+    /// A fresh directory holding the server, its plugins and the manhole, laid
+    /// out as an empty root would be.
+    pub fn root(name: &str) -> PathBuf {
+        let out = built();
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("plugins")).unwrap();
+        std::fs::create_dir_all(dir.join("preload")).unwrap();
+        std::fs::copy(out.join("staticdl-server"), dir.join("staticdl-server")).unwrap();
+        for p in ["libcounter.so", "libecho.so", "libgreeter.so"] {
+            std::fs::copy(out.join("plugins").join(p), dir.join("plugins").join(p)).unwrap();
+        }
+        std::fs::copy(
+            out.join("preload/libmanhole.so"),
+            dir.join("preload/libmanhole.so"),
+        )
+        .unwrap();
+        dir
+    }
+
+    pub struct Server {
+        child: Child,
+        pub http: String,
+        pub manhole: String,
+        log: mpsc::Receiver<String>,
+    }
+
+    impl Server {
+        /// Starts `cmd` and waits (60 s at most) until both the server and the
+        /// manhole say where they listen.
+        pub fn start(mut cmd: Command) -> Server {
+            let mut child = cmd
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("starting the server");
+            let (tx, rx) = mpsc::channel();
+            let stderr = child.stderr.take().unwrap();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+            let (mut http, mut manhole, mut seen) = (None, None, Vec::new());
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while http.is_none() || manhole.is_none() {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let Ok(line) = rx.recv_timeout(left) else {
+                    let _ = child.kill();
+                    panic!(
+                        "the server did not listen within 60 s:\n{}",
+                        seen.join("\n")
+                    );
+                };
+                if let Some((_, a)) = line.split_once("listening on http://") {
+                    http = Some(a.trim().to_owned());
+                }
+                if let Some((_, a)) = line.split_once("manhole: serving http://") {
+                    manhole = Some(a.trim().trim_end_matches("/debug/manhole").to_owned());
+                }
+                seen.push(line);
+            }
+            Server {
+                child,
+                http: http.unwrap(),
+                manhole: manhole.unwrap(),
+                log: rx,
+            }
+        }
+
+        /// SIGTERM, then the exit status (within 30 s) and the rest of the log.
+        pub fn stop(mut self) -> (std::process::ExitStatus, String) {
+            let pid = rustix::process::Pid::from_child(&self.child);
+            rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let status = loop {
+                if let Some(s) = self.child.try_wait().unwrap() {
+                    break s;
+                }
+                assert!(Instant::now() < deadline, "the server did not stop");
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            let rest: Vec<String> = self.log.try_iter().collect();
+            (status, rest.join("\n"))
+        }
+    }
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    /// One request on its own connection: the status and the body.
+    pub fn request(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(addr).expect("connecting");
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("no status in {text:?}"));
+        let body = text
+            .split_once("\r\n\r\n")
+            .map_or("", |(_, b)| b)
+            .to_owned();
+        (status, body)
+    }
+
+    /// The requests the manhole must count: `(method, path, body, status)`.
+    pub const REQUESTS: &[(&str, &str, &str, u16, usize)] = &[
+        ("GET", "/hello?name=manhole", "", 200, 3),
+        ("GET", "/hello/fail", "", 500, 2),
+        ("POST", "/echo", "ping", 200, 4),
+        ("GET", "/echo/panic", "", 500, 1),
+        ("GET", "/counter", "", 200, 2),
+        ("POST", "/counter", "5", 200, 1),
+        ("POST", "/counter", "not a number", 400, 1),
+    ];
+
+    /// `handler calls errors` per handler and `plugin version` per plugin
+    /// object, read from the manhole's JSON with Python's `json` module.
+    pub fn summary(json: &str) -> Vec<String> {
+        let script = "import json,sys\n\
+            d=json.load(sys.stdin)\n\
+            for o in d['objects']:\n\
+            \x20   if o['plugin']: print('plugin', o['plugin'], o['version'], int(o['end'],16) > int(o['start'],16))\n\
+            for h in d['handlers']:\n\
+            \x20   print('handler', h['plugin'], h['handler'], h['calls'], h['errors'], h['loaded'], 0 < h['p50_us'] <= h['p99_us'])\n";
+        let mut child = Command::new("python3")
+            .args(["-c", script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("running python3");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(json.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "python3 could not read {json}");
+        let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        lines.sort();
+        lines
+    }
+
+    /// Sends `REQUESTS`, reads the manhole, and checks it against them.
+    pub fn check(server: &Server) {
+        for &(method, path, body, status, times) in REQUESTS {
+            for _ in 0..times {
+                let (got, text) = request(&server.http, method, path, body);
+                assert_eq!(got, status, "{method} {path}: {text}");
+            }
+        }
+        let (status, json) = request(&server.manhole, "GET", "/debug/manhole", "");
+        assert_eq!(status, 200, "{json}");
+        let expected: Vec<&str> = vec![
+            "handler counter counter_get 2 0 True True",
+            "handler counter counter_post 2 1 True True",
+            "handler echo echo_echo 4 0 True True",
+            "handler echo echo_panic 1 1 True True",
+            "handler greeter greeter_fail 2 2 True True",
+            "handler greeter greeter_hello 3 0 True True",
+            "plugin counter 1.0.0 True",
+            "plugin echo 1.0.0 True",
+            "plugin greeter 1.0.0 True",
+        ];
+        assert_eq!(summary(&json), expected, "{json}");
+        assert_eq!(request(&server.manhole, "GET", "/other", "").0, 404);
+    }
+}
+
+#[test]
+fn the_manhole_counts_the_requests_of_the_unmodified_server() {
+    let root = manhole::root("manhole-run");
+    let mut cmd = Command::new(root.join("staticdl-server"));
+    cmd.args(["--listen", "127.0.0.1:0", "--plugins"])
+        .arg(root.join("plugins"))
+        .env("STATICDL_PRELOAD", root.join("preload/libmanhole.so"))
+        .env("STATICDL_MANHOLE_ADDR", "127.0.0.1:0");
+    let server = manhole::Server::start(cmd);
+    manhole::check(&server);
+    let (status, log) = server.stop();
+    assert!(status.success(), "{status}: {log}");
+}
+
+#[test]
+fn the_manhole_works_under_chroot_in_an_empty_root() {
+    let root = manhole::root("manhole-scratch");
+    let listing: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut sorted = listing.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["plugins", "preload", "staticdl-server"]);
+    let server_args = [
+        "/staticdl-server",
+        "--listen",
+        "127.0.0.1:0",
+        "--plugins",
+        "/plugins",
+    ];
+    let mut cmd = Command::new("chroot");
+    cmd.arg(&root)
+        .args(server_args)
+        .env("STATICDL_PRELOAD", "/preload/libmanhole.so")
+        .env("STATICDL_MANHOLE_ADDR", "127.0.0.1:0");
+    let server = manhole::Server::start(cmd);
+    manhole::check(&server);
+    let (status, log) = server.stop();
+    assert!(status.success(), "{status}: {log}");
+}
