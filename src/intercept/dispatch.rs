@@ -42,21 +42,79 @@ pub(crate) unsafe extern "C" fn enter(frame: *mut Frame) -> u32 {
         return PASS;
     };
     f.target = slot.target.load(std::sync::atomic::Ordering::Acquire) as u64;
+    let state = slot.state.load(std::sync::atomic::Ordering::Acquire);
+    if state.is_null() || f.target == 0 {
+        return PASS;
+    }
+    // SAFETY: a published state, alive until its site is released (only
+    // when the owning object is unloaded, when nothing calls through it).
+    let site = unsafe { &*state };
     thread::with(|ts| {
         if ts.busy.get() || ts.suspended.get() != 0 {
             return PASS;
         }
-        let state = slot.state.load(std::sync::atomic::Ordering::Acquire);
-        if state.is_null() || f.target == 0 {
-            return PASS;
+        let locals = ts.locals.get() != 0;
+        if !locals {
+            match site.chain.len() {
+                0 => return PASS,
+                1 => return one(f, site, &site.chain[0].hooks, ts),
+                _ => {}
+            }
         }
-        // SAFETY: a published state, alive until its site is released (only
-        // when the owning object is unloaded, when nothing calls through it).
-        let site = unsafe { &*state };
-        if site.chain.is_empty() && ts.locals.get() == 0 {
-            return PASS;
+        chain(f, site, ts, locals)
+    })
+}
+
+/// The common case: one interceptor on the site, none of the thread's own.
+#[inline(always)]
+fn one(f: &mut Frame, site: &SiteState, h: &Hooks, ts: &State) -> u32 {
+    start(f, site, ts);
+    f.call.hooks[0] = h as *const Hooks as *const ();
+    f.call.data[0] = 0;
+    f.call.count = 1;
+    f.call.ran = 1;
+    ts.busy.set(true);
+    let mut returned = false;
+    if let Some(pre) = &h.pre {
+        let mut call = Call::new(f, 0);
+        returned = matches!(
+            catch_unwind(AssertUnwindSafe(|| pre(&mut call))),
+            Ok(Flow::Return)
+        );
+    }
+    let answer = if returned {
+        f.call.flags |= FLAG_RETURNED | FLAG_POST;
+        run_posts(f);
+        RETURN
+    } else if h.post.is_some() && !site.pre_only {
+        f.stack_words = h.stack_words.next_multiple_of(2) as u64;
+        ts.depth.set(ts.depth.get() + 1);
+        CALL
+    } else {
+        PASS
+    };
+    ts.set_errno(f.call.errno);
+    ts.busy.set(false);
+    if answer != CALL {
+        ts.collect();
+    }
+    answer
+}
+
+/// Any other chain: several interceptors, or the thread's own.
+#[inline(never)]
+fn chain(f: &mut Frame, site: &SiteState, ts: &State, locals: bool) -> u32 {
+    {
+        start(f, site, ts);
+        if locals || site.chain.len() > INLINE_HOOKS {
+            collect(f, site);
+        } else {
+            for (k, i) in site.chain.iter().enumerate() {
+                f.call.hooks[k] = std::sync::Arc::as_ptr(&i.hooks) as *const ();
+                f.call.data[k] = 0;
+            }
+            f.call.count = site.chain.len() as u32;
         }
-        collect(f, site, ts);
         if f.call.count == 0 {
             return PASS;
         }
@@ -80,11 +138,13 @@ pub(crate) unsafe extern "C" fn enter(frame: *mut Frame) -> u32 {
             ts.collect();
         }
         answer
-    })
+    }
 }
 
-/// Puts the site's chain and the thread's own interceptors into the frame.
-fn collect(f: &mut Frame, site: &SiteState, ts: &State) {
+/// Starts the frame's call state: the site, `errno`, the depth, no hooks yet.
+#[inline(always)]
+fn start(f: &mut Frame, site: &SiteState, ts: &State) {
+    f.call.thread = ts as *const State as *const ();
     f.call.site = site as *const SiteState as *const ();
     f.call.meta = std::sync::Arc::as_ptr(&site.meta);
     f.call.errno = ts.errno();
@@ -95,6 +155,12 @@ fn collect(f: &mut Frame, site: &SiteState, ts: &State) {
     f.call.more = std::ptr::null_mut();
     f.ret = [0; 2];
     f.ret_xmm = [[0; 2]; 2];
+}
+
+/// Puts the site's chain and the thread's own interceptors into the frame
+/// (the general case: per-thread interceptors, or a long chain).
+#[cold]
+fn collect(f: &mut Frame, site: &SiteState) {
     let mut push = |h: *const ()| {
         let k = f.call.count as usize;
         if k < INLINE_HOOKS {
@@ -117,9 +183,7 @@ fn collect(f: &mut Frame, site: &SiteState, ts: &State) {
     for i in site.chain.iter() {
         push(std::sync::Arc::as_ptr(&i.hooks) as *const ());
     }
-    if ts.locals.get() != 0 {
-        thread::local_hooks(&mut push);
-    }
+    thread::local_hooks(&mut push);
 }
 
 /// The hooks at position `k`.
@@ -132,6 +196,7 @@ fn hooks<'h>(f: &Frame, k: usize) -> &'h Hooks {
 
 /// Runs the pres in order; returns whether a post waits and the stack window
 /// the call needs.
+#[inline(always)]
 fn run_pres(f: &mut Frame, pre_only: bool) -> (bool, usize) {
     let mut post = false;
     let mut words = 0;
@@ -155,6 +220,7 @@ fn run_pres(f: &mut Frame, pre_only: bool) -> (bool, usize) {
 }
 
 /// Runs the posts of the hooks whose pre ran, in reverse order.
+#[inline(always)]
 fn run_posts(f: &mut Frame) {
     if f.call.site.is_null() {
         return;
@@ -173,6 +239,7 @@ fn run_posts(f: &mut Frame) {
     }
 }
 
+#[inline(always)]
 fn free_spill(f: &mut Frame) {
     if !f.call.more.is_null() {
         // SAFETY: made by `collect` for this frame, freed once.
@@ -203,16 +270,28 @@ pub(crate) unsafe extern "C" fn unwound(frame: *mut Frame) {
     finish(f, FLAG_UNWINDING);
 }
 
+#[inline(always)]
 fn finish(f: &mut Frame, flags: u32) {
-    thread::with(|ts| {
-        f.call.errno = ts.errno();
-        f.call.flags |= FLAG_POST | flags;
-        ts.depth.set(ts.depth.get().saturating_sub(1));
-        let was_busy = ts.busy.replace(true);
+    // SAFETY: `enter` put this thread's state here (the thunk calls `leave`
+    // and `unwound` on the thread that called `enter`); it lives as long as
+    // the thread.
+    let ts = unsafe { &*(f.call.thread as *const State) };
+    f.call.errno = ts.errno();
+    f.call.flags |= FLAG_POST | flags;
+    ts.depth.set(ts.depth.get().saturating_sub(1));
+    let was_busy = ts.busy.replace(true);
+    if f.call.count == 1 {
+        // SAFETY: as in `hooks`.
+        let h = unsafe { &*(f.call.hooks[0] as *const Hooks) };
+        if let Some(post) = &h.post {
+            let mut call = Call::new(f, 0);
+            let _ = catch_unwind(AssertUnwindSafe(|| post(&mut call)));
+        }
+    } else {
         run_posts(f);
-        ts.busy.set(was_busy);
-        ts.set_errno(f.call.errno);
         free_spill(f);
-        ts.collect();
-    });
+    }
+    ts.busy.set(was_busy);
+    ts.set_errno(f.call.errno);
+    ts.collect();
 }

@@ -58,6 +58,9 @@ pub(crate) struct CallState {
     pub site: *const (),
     /// What the site stands for (owned by the site state).
     pub meta: *const Meta,
+    /// The calling thread's trap state (a `thread::State`, which lives as long
+    /// as the thread): `leave` runs on the thread `enter` did.
+    pub thread: *const (),
     /// `errno`: the caller's at entry, the target's after it returned.
     pub errno: i32,
     /// `FLAG_*` bits.

@@ -93,14 +93,21 @@ impl State {
 
     /// Drops retired per-thread interceptors once no frame of this thread can
     /// point at them.
+    #[inline(always)]
     pub fn collect(&self) {
         if self.retired.get() && self.depth.get() == 0 && !self.busy.get() {
-            self.retired.set(false);
-            let _ = LOCALS.try_with(|l| {
-                let old = std::mem::take(&mut l.borrow_mut().retired);
-                drop(old);
-            });
+            self.drop_retired();
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn drop_retired(&self) {
+        self.retired.set(false);
+        let _ = LOCALS.try_with(|l| {
+            let old = std::mem::take(&mut l.borrow_mut().retired);
+            drop(old);
+        });
     }
 }
 

@@ -117,12 +117,39 @@ std::arch::global_asm!(
     // Call: the stack arguments copied below the frame, the registers
     // restored, the target called.
     "4:",
+    // The x87 status word before the call (its TOP field: the stack is empty
+    // here, as the ABI has it at a call), to tell afterwards what the target
+    // left there.
+    "    fnstsw ax",
+    "    mov [rsp + {x87_count}], rax",
     "    mov rcx, [rsp + {words}]",
     "    lea rax, [rcx * 8]",
     "    sub rsp, rax",
+    "    cmp ecx, {default_words}",
+    "    jne 5f",
+    // The default window, 128 bytes, unrolled (`rep movsq` starts slowly).
+    "    movups xmm0, [rbp + 16]",
+    "    movups xmm1, [rbp + 32]",
+    "    movups xmm2, [rbp + 48]",
+    "    movups xmm3, [rbp + 64]",
+    "    movups xmm4, [rbp + 80]",
+    "    movups xmm5, [rbp + 96]",
+    "    movups xmm6, [rbp + 112]",
+    "    movups xmm7, [rbp + 128]",
+    "    movaps [rsp], xmm0",
+    "    movaps [rsp + 16], xmm1",
+    "    movaps [rsp + 32], xmm2",
+    "    movaps [rsp + 48], xmm3",
+    "    movaps [rsp + 64], xmm4",
+    "    movaps [rsp + 80], xmm5",
+    "    movaps [rsp + 96], xmm6",
+    "    movaps [rsp + 112], xmm7",
+    "    jmp 9f",
+    "5:",
     "    mov rdi, rsp",
     "    lea rsi, [rbp + 16]",
     "    rep movsq",
+    "9:",
     "    lea r11, [rbp - {frame}]",
     "    mov rdi, [r11]",
     "    mov rsi, [r11 + 8]",
@@ -149,23 +176,22 @@ std::arch::global_asm!(
     "    movaps [r11 + {ret_xmm}], xmm0",
     "    movaps [r11 + {ret_xmm} + 16], xmm1",
     // x87 results: st(0) (long double) and st(1) (complex long double) are
-    // stored if the target left them; the x87 stack is empty otherwise (fxam
-    // reports C3=1, C0=1 for an empty register and raises nothing).
-    "    xor ecx, ecx",
-    "    fxam",
+    // stored if the target left them: how many is how far the stack's TOP
+    // moved since entry (reading the status word is cheap; probing registers
+    // with `fxam` is not).
     "    fnstsw ax",
-    "    and ax, 0x4500",
-    "    cmp ax, 0x4100",
-    "    je 6f",
+    "    movzx eax, ax",
+    "    mov rcx, [r11 + {x87_count}]",
+    "    shr ecx, 11",
+    "    shr eax, 11",
+    "    sub ecx, eax",
+    "    and ecx, 7",
+    "    jz 6f",
     "    fstp tbyte ptr [r11 + {x87}]",
-    "    inc ecx",
-    "    fxam",
-    "    fnstsw ax",
-    "    and ax, 0x4500",
-    "    cmp ax, 0x4100",
+    "    cmp ecx, 1",
     "    je 6f",
     "    fstp tbyte ptr [r11 + {x87} + 16]",
-    "    inc ecx",
+    "    mov ecx, 2",
     "6:",
     "    mov [r11 + {x87_count}], rcx",
     "    mov rsp, r11",
@@ -230,6 +256,7 @@ std::arch::global_asm!(
     x87 = const OFF_X87,
     x87_count = const OFF_X87_COUNT,
     ret_code = const RETURN,
+    default_words = const super::interceptor::DEFAULT_STACK_WINDOW,
 );
 
 extern "C" {
