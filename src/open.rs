@@ -140,6 +140,8 @@ impl OpenOptions {
     /// # Ok::<(), staticdl::Error>(())
     /// ```
     pub fn open_bytes(&self, name: &str, bytes: &[u8]) -> Result<Plugin, Error> {
+        #[cfg(feature = "preload")]
+        crate::preload::keep_at_start();
         let requested = Path::new(name);
         let file = FileKey {
             canonical: requested.to_path_buf(),
@@ -213,6 +215,9 @@ fn answer(
 /// map, then the map of requested paths), then the path resolved and the
 /// registry's full open, loading if no one has.
 fn open(requested: &Path, options: &OpenOptions) -> Result<Plugin, Error> {
+    // Links the constructor-mode entry into any host that opens plugins.
+    #[cfg(feature = "preload")]
+    crate::preload::keep_at_start();
     let keep = options.keep_loaded;
     // The hottest path: these exact bytes name a live plugin this thread opened.
     if !keep {

@@ -249,8 +249,6 @@ impl OpenOptions {
     /// arguments, with code allowed to run, and the libc provider's additions
     /// when it is on.
     pub(crate) fn load_options(&self) -> LoadOptions {
-        #[cfg(feature = "preload")]
-        crate::preload::keep_at_start();
         let mut load = self.load.clone();
         load.run_code = true;
         load.process_args = staticdl_loader::runtime::process_args();

@@ -225,11 +225,10 @@ impl Attachment {
                 .find(|(stub, _)| *stub == b.target)
                 .map(|(_, target)| *target)
         };
-        let n = match self.kind {
+        match self.kind {
             TrapKind::Import => self.lib.rebind(hook).unwrap_or(0),
             TrapKind::Export => rewrite_everywhere(hook).unwrap_or(0),
-        };
-        n
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use super::meta::{Meta, TrapKind};
 
 /// Stack argument words a hook can read ([`Call::stack_arg`]): the default
 /// stack window, which lies in the caller's frames above the return address.
-pub const STACK_ARGS: usize = super::interceptor::DEFAULT_STACK_WINDOW;
+pub const STACK_ARGS: usize = super::frame::DEFAULT_STACK_WINDOW;
 
 /// One intercepted call, as a `pre` or `post` hook sees it.
 ///

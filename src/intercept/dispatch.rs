@@ -24,17 +24,19 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::call::Call;
-use super::frame::{Frame, Spill, FLAG_POST, FLAG_RETURNED, FLAG_UNWINDING, INLINE_HOOKS};
+use super::frame::{
+    Frame, Spill, CALL, FLAG_POST, FLAG_RETURNED, FLAG_UNWINDING, INLINE_HOOKS, PASS, RETURN,
+};
 use super::interceptor::{Flow, Hooks};
 use super::site::{self, SiteState};
 use super::thread::{self, State};
-use super::thunk::{CALL, PASS, RETURN};
 
 /// Called by the thunk on entry; answers `PASS`, `RETURN` or `CALL`.
 ///
 /// # Safety
 /// `frame` is the thunk's frame, with the entry registers and the stub index
 /// saved.
+#[export_name = "staticdl_intercept_enter"]
 pub(crate) unsafe extern "C" fn enter(frame: *mut Frame) -> u32 {
     // SAFETY: the thunk's own frame, exclusively this call's.
     let f = unsafe { &mut *frame };
@@ -252,6 +254,7 @@ fn free_spill(f: &mut Frame) {
 ///
 /// # Safety
 /// `frame` is the thunk's frame of a call `enter` answered `CALL`.
+#[export_name = "staticdl_intercept_leave"]
 pub(crate) unsafe extern "C" fn leave(frame: *mut Frame) {
     // SAFETY: the thunk's own frame.
     let f = unsafe { &mut *frame };
@@ -262,6 +265,7 @@ pub(crate) unsafe extern "C" fn leave(frame: *mut Frame) {
 ///
 /// # Safety
 /// As for [`leave`].
+#[export_name = "staticdl_intercept_unwound"]
 pub(crate) unsafe extern "C" fn unwound(frame: *mut Frame) {
     // SAFETY: the thunk's own frame.
     let f = unsafe { &mut *frame };

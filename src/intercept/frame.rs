@@ -17,6 +17,17 @@ use super::meta::Meta;
 /// Hooks kept inline in a frame; a longer chain spills into [`CallState::more`].
 pub(crate) const INLINE_HOOKS: usize = 8;
 
+/// Stack words a call with a `post` copies for its target unless an interceptor
+/// asks for more: 16 words, 128 bytes of stack arguments.
+pub const DEFAULT_STACK_WINDOW: usize = 16;
+
+/// What `dispatch::enter` answers the thunk: jump to the target.
+pub(crate) const PASS: u32 = 0;
+/// A pre returned: the results are in the frame.
+pub(crate) const RETURN: u32 = 1;
+/// Call the target and then `dispatch::leave`.
+pub(crate) const CALL: u32 = 2;
+
 /// The frame the thunk builds below its saved `%rbp`, 16-byte aligned.
 ///
 /// Everything up to `call` is written by the thunk's assembly at fixed offsets.

@@ -27,9 +27,7 @@ pub enum Flow {
     Return,
 }
 
-/// Stack words a call with a `post` copies for its target unless an interceptor
-/// asks for more: 16 words, 128 bytes of stack arguments.
-pub const DEFAULT_STACK_WINDOW: usize = 16;
+pub use super::frame::DEFAULT_STACK_WINDOW;
 /// The largest stack window an interceptor may ask for (4 KiB).
 pub const MAX_STACK_WINDOW: usize = 512;
 

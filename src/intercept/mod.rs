@@ -59,7 +59,14 @@
 //! - Posts never run for functions that look at their own return address or
 //!   return twice (`setjmp`, `vfork`, `getcontext`, `dlopen`, `dlsym`, ...):
 //!   their calls always continue with the caller's frame.
-//! - A call left by `longjmp` runs no post.
+//! - A call left by `longjmp` runs no post; neither does a call an exception
+//!   leaves when the exception is driven by an unwinder a plugin keeps private
+//!   (`-static-libgcc`: it still passes, by the thunk's CFI).
+//! - Interceptors registered with [`register`] apply to objects the facade
+//!   loads, not to those plugins load themselves with `dlopen`.
+//! - 4096 stubs are shared with the loader's traps for unresolved functions;
+//!   a binding selected when all are in use stays direct (said once on
+//!   standard error).
 //! - A replaced chain is freed when its site is: when the object the site
 //!   belongs to is unloaded.
 

@@ -42,7 +42,7 @@ fn pre_and_post_see_arguments_and_results() {
     let (s1, s2) = (seen.clone(), seen.clone());
     let i = Interceptor::new()
         .pre(move |c| {
-            s1.store(c.arg(7) as u64, Ordering::SeqCst);
+            s1.store(c.arg(7), Ordering::SeqCst);
             c.set_data(c.arg(0));
             Flow::Continue
         })
@@ -152,16 +152,16 @@ fn errno_reaches_the_caller_as_the_target_left_it() {
 }
 
 static REENTER: AtomicU64 = AtomicU64::new(0);
+static INNER: AtomicU64 = AtomicU64::new(0);
 
 #[test]
 fn a_hook_calling_what_it_hooks_does_not_recurse() {
-    let i = Interceptor::new().pre(|c| {
+    let i = Interceptor::new().pre(|_| {
         REENTER.fetch_add(1, Ordering::SeqCst);
-        // SAFETY: the target is `halve`, through the very stub being run.
-        let again: extern "C" fn(f64, f64) -> f64 = unsafe {
-            std::mem::transmute(c.return_address() * 0 + STUB.load(Ordering::SeqCst) as usize)
-        };
-        assert_eq!(again(2.0, 4.0), 3.0);
+        // SAFETY: the very stub being run, which goes to `halve`.
+        let again: extern "C" fn(f64, f64) -> f64 =
+            unsafe { std::mem::transmute(STUB.load(Ordering::SeqCst) as usize) };
+        INNER.store(again(2.0, 4.0).to_bits(), Ordering::SeqCst);
         Flow::Continue
     });
     static STUB: AtomicU64 = AtomicU64::new(0);
@@ -171,5 +171,6 @@ fn a_hook_calling_what_it_hooks_does_not_recurse() {
     let f: extern "C" fn(f64, f64) -> f64 = unsafe { std::mem::transmute(stub) };
     assert_eq!(f(1.0, 3.0), 2.0);
     assert_eq!(REENTER.load(Ordering::SeqCst), 1);
+    assert_eq!(f64::from_bits(INNER.load(Ordering::SeqCst)), 3.0);
     site::release_owner(0x60_000);
 }

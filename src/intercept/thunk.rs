@@ -1,27 +1,41 @@
 //! The one thunk every intercepted stub jumps to (x86-64, System V ABI), and the
 //! personality routine that lets exceptions and panics pass through it.
 //!
-//! Owns the assembly: a real frame (`push %rbp; mov %rsp, %rbp`) with CFI, so
-//! unwinders, debuggers and profilers walk through it to the original caller,
-//! whose return address is never touched. The thunk saves the argument
-//! registers (`%rdi..%r9`, `%rax`, `%xmm0..%xmm7`) and the stub index (`%r11`)
-//! into a [`Frame`](super::frame::Frame), calls `dispatch::enter`, and then
-//! does what it answers:
+//! Owns the assembly: a real frame (`push %rbp; mov %rsp, %rbp`, the CFA kept
+//! in `%rbp`) with CFI, so unwinders, debuggers and profilers walk through it
+//! to the original caller, whose return address is never touched. The thunk
+//! saves the argument registers (`%rdi..%r9`, `%rax` for `%al`, `%xmm0..%xmm7`)
+//! and the stub index (`%r11`) into a [`Frame`](super::frame::Frame), calls
+//! `dispatch::enter` (`staticdl_intercept_enter`: the thunk calls its three
+//! Rust entries by name), and then does what it answers:
 //!
 //! - **pass** (no hook wants the result): restores the registers, pops its
-//!   frame and jumps to the target, which returns straight to the caller;
+//!   frame and jumps to the target, which returns straight to the caller with
+//!   the caller's own stack arguments;
 //! - **return** (a pre returned a value): loads `%rax, %rdx, %xmm0, %xmm1`
 //!   from the frame and returns to the caller without calling the target;
-//! - **call** (a post is waiting): copies a window of the caller's stack
-//!   arguments below the frame, restores the registers, calls the target,
-//!   saves its results (and any x87 results, detected with `fxam`), calls
-//!   `dispatch::leave`, reloads the results and returns.
+//! - **call** (a post is waiting): copies the window of the caller's stack
+//!   arguments below the frame (16 words unrolled, more with `rep movsq`),
+//!   restores the registers, calls the target, saves its results (and its x87
+//!   results: how far the x87 stack's TOP moved during the call, read with
+//!   `fnstsw`, says whether `st(0)`/`st(1)` hold a `long double` or `complex
+//!   long double`), calls `dispatch::leave`, reloads the results and returns.
+//!
+//! Callee-saved registers are never touched (the CFI says so by saying
+//! nothing); `%r10` and `%r11` (scratch, used by no argument) are clobbered, as
+//! the stubs clobber them. `MXCSR` and the x87 control word are callee-saved
+//! under the ABI and the hooks' code keeps them; the upper halves of the
+//! vector registers are not saved.
 //!
 //! If the target unwinds (a C++ exception, a Rust panic, a forced unwind), the
-//! personality routine sends the cleanup phase to a landing pad in the thunk
-//! that calls `dispatch::unwound` (posts see the call as unwinding) and resumes
-//! the unwinding with `_Unwind_Resume`. It does not decide anything about
-//! hooks (`dispatch.rs`).
+//! personality routine (entered through a stub that hands it the unwinder's
+//! return address, so it uses the functions of the unwinder that is driving:
+//! the host's, or one a plugin carries and exports) sends the cleanup phase to
+//! a landing pad in the thunk that calls `dispatch::unwound` (posts see the
+//! call as unwinding) and resumes with that unwinder's `_Unwind_Resume`. An
+//! unwinder whose functions are hidden (`-static-libgcc`) unwinds through the
+//! thunk by its CFI alone, and the posts of that call do not run. It does not
+//! decide anything about hooks (`dispatch.rs`).
 //!
 //! Unsafe code is allowed in this module: the thunk is assembly, and the
 //! personality routine is called by the unwinder with its own context.
@@ -29,18 +43,10 @@
 
 use std::ffi::{c_int, c_void};
 
-use super::dispatch;
 use super::frame::{
-    FRAME_SIZE, OFF_RAX, OFF_RET, OFF_RET_XMM, OFF_TARGET, OFF_WORDS, OFF_X87, OFF_X87_COUNT,
-    OFF_XMM,
+    DEFAULT_STACK_WINDOW, FRAME_SIZE, OFF_RAX, OFF_RET, OFF_RET_XMM, OFF_TARGET, OFF_WORDS,
+    OFF_X87, OFF_X87_COUNT, OFF_XMM, RETURN,
 };
-
-/// What `dispatch::enter` answers.
-pub(crate) const PASS: u32 = 0;
-/// A pre returned: the results are in the frame.
-pub(crate) const RETURN: u32 = 1;
-/// Call the target and then `dispatch::leave`.
-pub(crate) const CALL: u32 = 2;
 
 std::arch::global_asm!(
     ".pushsection .text.staticdl_intercept,\"ax\",@progbits",
@@ -74,7 +80,7 @@ std::arch::global_asm!(
     "    movaps [rsp + {xmm} + 96], xmm6",
     "    movaps [rsp + {xmm} + 112], xmm7",
     "    mov rdi, rsp",
-    "    call {enter}",
+    "    call staticdl_intercept_enter",
     "    cmp eax, {ret_code}",
     "    je 3f",
     "    ja 4f",
@@ -196,7 +202,7 @@ std::arch::global_asm!(
     "    mov [r11 + {x87_count}], rcx",
     "    mov rsp, r11",
     "    mov rdi, rsp",
-    "    call {leave}",
+    "    call staticdl_intercept_leave",
     "    mov rcx, [rsp + {x87_count}]",
     "    test ecx, ecx",
     "    jz 7f",
@@ -227,7 +233,7 @@ std::arch::global_asm!(
     "    mov [rsp + {x87}], rax",
     "    mov [rsp + {x87} + 8], rdx",
     "    mov rdi, rsp",
-    "    call {unwound}",
+    "    call staticdl_intercept_unwound",
     "    mov rdi, [rsp + {x87}]",
     "    call [rsp + {x87} + 8]",
     "    ud2",
@@ -243,9 +249,6 @@ std::arch::global_asm!(
     ".size staticdl_intercept_personality, .-staticdl_intercept_personality",
     ".popsection",
     personality = sym personality,
-    enter = sym dispatch::enter,
-    leave = sym dispatch::leave,
-    unwound = sym dispatch::unwound,
     frame = const FRAME_SIZE,
     rax = const OFF_RAX,
     xmm = const OFF_XMM,
@@ -256,7 +259,7 @@ std::arch::global_asm!(
     x87 = const OFF_X87,
     x87_count = const OFF_X87_COUNT,
     ret_code = const RETURN,
-    default_words = const super::interceptor::DEFAULT_STACK_WINDOW,
+    default_words = const DEFAULT_STACK_WINDOW,
 );
 
 extern "C" {

@@ -2,7 +2,7 @@
 //! `.init_array` entry.
 //!
 //! Owns the entry (`staticdl_preload_at_start`, kept in any host that opens
-//! plugins through the facade: `OpenOptions` refers to it; a C or Go host that
+//! plugins through the facade: the open functions refer to it; a C or Go host that
 //! links the facade as a static library pulls it with
 //! `-Wl,-u,staticdl_preload_at_start`), [`AT_START_VARIABLE`] and the report it
 //! leaves ([`at_start_report`]). With the variable unset the entry reads it and
