@@ -515,3 +515,23 @@ fn the_manhole_works_under_chroot_in_an_empty_root() {
     let (status, log) = server.stop();
     assert!(status.success(), "{status}: {log}");
 }
+
+#[test]
+fn selections_trap_the_slots_they_name_and_exports_wherever_they_are_handed_out() {
+    let lines = host_lines("slots", &intercept_fixtures());
+    assert_eq!(
+        &lines[..4],
+        [
+            // PLT slots only, by default: the pointer in data stays real...
+            "slots call=11 table=real",
+            // ... and a -fno-plt call goes through a GOT entry, not selected.
+            "slots_noplt call=real table=real",
+            "slots2 call=11 table=11",
+            "slots_noplt2 call=11 table=real",
+        ]
+    );
+    // The trapped export counts a call through the address `Plugin::symbol`
+    // hands out, none through the real address, one through the binding of an
+    // object loaded later, one through `dlsym`.
+    assert_eq!(lines[4], "export lookup=1 direct=1 binding=2 dlsym=3");
+}

@@ -174,3 +174,33 @@ fn a_hook_calling_what_it_hooks_does_not_recurse() {
     assert_eq!(f64::from_bits(INNER.load(Ordering::SeqCst)), 3.0);
     site::release_owner(0x60_000);
 }
+
+extern "C" fn triple(x: i64) -> i64 {
+    3 * x
+}
+
+extern "C" fn negate(x: i64) -> i64 {
+    -x
+}
+
+#[test]
+fn a_pre_can_redirect_the_call_and_the_post_sees_where_it_went() {
+    let went = Arc::new(AtomicU64::new(0));
+    let w = went.clone();
+    let i = Interceptor::new()
+        .pre(|c| {
+            // SAFETY: `negate` has `triple`'s signature.
+            unsafe { c.redirect(negate as *const () as usize) };
+            Flow::Continue
+        })
+        .post(move |c| w.store(c.target() as u64, Ordering::SeqCst));
+    let stub = trap(0x70_000, "triple", triple as *const () as usize, &i);
+    // SAFETY: the stub goes to `triple` (redirected to `negate`).
+    let f: extern "C" fn(i64) -> i64 = unsafe { std::mem::transmute(stub) };
+    assert_eq!(f(7), -7);
+    assert_eq!(
+        went.load(Ordering::SeqCst),
+        negate as *const () as usize as u64
+    );
+    site::release_owner(0x70_000);
+}
