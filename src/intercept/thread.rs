@@ -105,17 +105,27 @@ impl State {
     fn drop_retired(&self) {
         self.retired.set(false);
         let _ = LOCALS.try_with(|l| {
-            let old = std::mem::take(&mut l.borrow_mut().retired);
-            drop(old);
+            if let Ok(mut l) = l.try_borrow_mut() {
+                let old = std::mem::take(&mut l.retired);
+                drop(l);
+                drop(old);
+            } else {
+                // Being changed (a signal handler's call): next time.
+                self.retired.set(true);
+            }
         });
     }
 }
 
-/// Appends this thread's per-thread interceptors (their hooks) to `out`.
+/// Appends this thread's per-thread interceptors (their hooks) to `out`. None
+/// while the list is being changed on this thread (a call made from a signal
+/// handler that interrupted `local` or a guard's drop).
 pub(crate) fn local_hooks(out: &mut impl FnMut(*const ())) {
     let _ = LOCALS.try_with(|l| {
-        for (_, i) in &l.borrow().live {
-            out(std::sync::Arc::as_ptr(&i.hooks) as *const ());
+        if let Ok(l) = l.try_borrow() {
+            for (_, i) in &l.live {
+                out(std::sync::Arc::as_ptr(&i.hooks) as *const ());
+            }
         }
     });
 }
