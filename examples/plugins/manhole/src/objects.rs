@@ -99,7 +99,8 @@ fn plugin(path: &str) -> Option<(String, String)> {
         return None;
     }
     // SAFETY: a handle from dlopen and a C string.
-    let d = unsafe { dlsym(handle, c"STATICDL_PLUGIN".as_ptr()) } as *const staticdl_abi::PluginDescriptor;
+    let d = unsafe { dlsym(handle, c"STATICDL_PLUGIN".as_ptr()) }
+        as *const staticdl_abi::PluginDescriptor;
     let found = if d.is_null() {
         None
     } else {
@@ -131,7 +132,9 @@ extern "C" fn collect(info: *mut DlPhdrInfo, _size: usize, data: *mut c_void) ->
         String::new()
     } else {
         // SAFETY: a NUL-terminated name.
-        unsafe { CStr::from_ptr(info.name) }.to_string_lossy().into_owned()
+        unsafe { CStr::from_ptr(info.name) }
+            .to_string_lossy()
+            .into_owned()
     };
     let tls = phdrs
         .iter()
