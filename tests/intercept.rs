@@ -155,11 +155,19 @@ fn abi_results_through_a_pre_and_a_post_equal_direct_calls() {
     assert_eq!(pair("big "), "11,22,33,44,55");
     // 1.25L * 3.0L = 3.75: x87 extended precision, mantissa 1.111 in binary.
     assert_eq!(pair("ld "), "0xf000000000000000");
+    // 1.5L and -2.25L in st(0) and st(1): mantissas 1.1 and 1.001 in binary.
+    assert_eq!(
+        pair("cld "),
+        format!(
+            "{:#x}",
+            0xc000_0000_0000_0000u64 ^ (0x9000_0000_0000_0000u64 >> 1)
+        )
+    );
     // read(-1, ...) fails with EBADF (9 on Linux) although both hooks set errno.
     assert_eq!(pair("read "), "-1/9");
-    // Six exports called through their traps, and the `read` import of both
-    // read_fail calls (trapped and direct), each with its pre and its post.
-    assert_eq!(lines.last().unwrap(), "pres=8 posts=8");
+    // Seven exports called through their traps, and the `read` import of
+    // both read_fail calls (trapped and direct), each with its pre and its post.
+    assert_eq!(lines.last().unwrap(), "pres=9 posts=9");
 }
 
 #[test]

@@ -204,3 +204,99 @@ fn a_pre_can_redirect_the_call_and_the_post_sees_where_it_went() {
     );
     site::release_owner(0x70_000);
 }
+
+#[allow(clippy::too_many_arguments)]
+extern "C" fn weigh30(
+    a0: i64,
+    a1: i64,
+    a2: i64,
+    a3: i64,
+    a4: i64,
+    a5: i64,
+    a6: i64,
+    a7: i64,
+    a8: i64,
+    a9: i64,
+    a10: i64,
+    a11: i64,
+    a12: i64,
+    a13: i64,
+    a14: i64,
+    a15: i64,
+    a16: i64,
+    a17: i64,
+    a18: i64,
+    a19: i64,
+    a20: i64,
+    a21: i64,
+    a22: i64,
+    a23: i64,
+    a24: i64,
+    a25: i64,
+    a26: i64,
+    a27: i64,
+    a28: i64,
+    a29: i64,
+) -> i64 {
+    let a = [
+        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19,
+        a20, a21, a22, a23, a24, a25, a26, a27, a28, a29,
+    ];
+    a.iter().enumerate().map(|(i, v)| (i as i64 + 1) * v).sum()
+}
+
+type Weigh30 = extern "C" fn(
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+) -> i64;
+
+#[test]
+fn a_wider_stack_window_passes_every_stack_argument_to_a_post_call() {
+    let posts = Arc::new(AtomicU64::new(0));
+    let p = posts.clone();
+    // 24 words on the stack: more than the default window of 16.
+    let i = Interceptor::new()
+        .post(move |c| {
+            p.store(c.ret(), Ordering::SeqCst);
+        })
+        .stack_window(24);
+    let stub = trap(0xa0_000, "weigh30", weigh30 as *const () as usize, &i);
+    // SAFETY: the stub goes to `weigh30`.
+    let f: Weigh30 = unsafe { std::mem::transmute(stub) };
+    let r = f(
+        1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
+        26, 27, 28, 29, 30,
+    );
+    let expected: i64 = (1..=30).map(|i| i * i).sum();
+    assert_eq!(r, expected);
+    assert_eq!(posts.load(Ordering::SeqCst), expected as u64);
+    site::release_owner(0xa0_000);
+}
