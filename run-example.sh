@@ -8,7 +8,9 @@
 #                                          a worker process per core
 #   ./run-example.sh --build-only          build and install, then exit
 #
-# Everything lands in target/example: the server executable and plugins/.
+# Everything lands in target/example: the server executable, plugins/, and
+# preload/libmanhole.so (the debug endpoint preloaded with STATICDL_PRELOAD,
+# kept outside the folder the server mounts).
 # Plugins are installed by writing a temporary file and renaming it, so
 # running `./run-example.sh --build-only` again while the server runs makes it
 # reload the plugins that changed.
@@ -46,9 +48,9 @@ server_target=x86_64-unknown-linux-musl
 
 step() { printf '==> %s\n' "$*" >&2; }
 
-build_crate() { # manifest target
+build_crate() { # manifest target [cargo options...]
   "$cargo" build --profile "$profile" --manifest-path "$root/$1" \
-    --target "$2" --target-dir "$target_dir"
+    --target "$2" --target-dir "$target_dir" "${@:3}"
 }
 
 # Copies $1 to $2 through a temporary name and a rename (atomic for a reader).
@@ -70,13 +72,17 @@ mkdir -p "$target_dir/greeter"
 "$cc" -shared -fPIC -nostdlib -O2 -g0 -fno-stack-protector -Wall -Wextra \
   -I"$root/abi/include" -Wl,-soname,libgreeter.so \
   -o "$target_dir/greeter/libgreeter.so" "$root/examples/plugins/greeter/greeter.c"
-step "server: static x86_64-unknown-linux-musl executable"
-build_crate examples/server/Cargo.toml "$server_target"
+step "preload plugin manhole: Rust with std, traps the handlers, serves /debug/manhole"
+build_crate examples/plugins/manhole/Cargo.toml "$plugin_target"
+step "server: static x86_64-unknown-linux-musl executable (STATICDL_PRELOAD read before main)"
+build_crate examples/server/Cargo.toml "$server_target" --features staticdl/preload
 
 built="$target_dir/$plugin_target/$profile_dir"
 install_file "$built/libcounter.so" "$out/plugins/libcounter.so"
 install_file "$built/libecho.so" "$out/plugins/libecho.so"
 install_file "$target_dir/greeter/libgreeter.so" "$out/plugins/libgreeter.so"
+mkdir -p "$out/preload"
+install_file "$built/libmanhole.so" "$out/preload/libmanhole.so"
 install_file "$target_dir/$server_target/$profile_dir/staticdl-server" "$out/staticdl-server"
 step "installed $out/staticdl-server and $out/plugins/"
 

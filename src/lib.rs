@@ -73,9 +73,11 @@ mod error;
 mod host;
 #[cfg(feature = "http")]
 mod http;
+pub mod intercept;
 mod open;
 mod options;
 mod plugin;
+pub mod preload;
 mod registry;
 mod symbol;
 

@@ -140,6 +140,8 @@ impl OpenOptions {
     /// # Ok::<(), staticdl::Error>(())
     /// ```
     pub fn open_bytes(&self, name: &str, bytes: &[u8]) -> Result<Plugin, Error> {
+        #[cfg(feature = "preload")]
+        crate::preload::keep_at_start();
         let requested = Path::new(name);
         let file = FileKey {
             canonical: requested.to_path_buf(),
@@ -152,6 +154,7 @@ impl OpenOptions {
                     error,
                     object: key.to_path_buf(),
                 })?;
+            crate::intercept::loaded(&lib, &self.intercepts);
             bring_up(requested, key, lib, lease)
         });
         answer(requested, found)
@@ -212,6 +215,9 @@ fn answer(
 /// map, then the map of requested paths), then the path resolved and the
 /// registry's full open, loading if no one has.
 fn open(requested: &Path, options: &OpenOptions) -> Result<Plugin, Error> {
+    // Links the constructor-mode entry into any host that opens plugins.
+    #[cfg(feature = "preload")]
+    crate::preload::keep_at_start();
     let keep = options.keep_loaded;
     // The hottest path: these exact bytes name a live plugin this thread opened.
     if !keep {
@@ -245,6 +251,7 @@ fn load(
             error,
             object: canonical.to_path_buf(),
         })?;
+    crate::intercept::loaded(&lib, &options.intercepts);
     bring_up(requested, canonical, lib, lease)
 }
 

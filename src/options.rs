@@ -34,6 +34,8 @@ pub struct OpenOptions {
     pub(crate) keep_loaded: bool,
     #[cfg_attr(not(feature = "libc"), allow(dead_code))]
     pub(crate) libc_provider: bool,
+    /// What [`OpenOptions::intercept`] asked for.
+    pub(crate) intercepts: Vec<crate::intercept::Request>,
 }
 
 impl Default for OpenOptions {
@@ -55,6 +57,7 @@ impl std::fmt::Debug for OpenOptions {
             )
             .field("keep_loaded", &self.keep_loaded)
             .field("libc_provider", &self.libc_provider)
+            .field("intercepts", &self.intercepts.len())
             .finish()
     }
 }
@@ -72,6 +75,7 @@ impl OpenOptions {
             load: LoadOptions::new(),
             keep_loaded: false,
             libc_provider: true,
+            intercepts: Vec::new(),
         }
     }
 
@@ -269,7 +273,49 @@ impl OpenOptions {
         if self.libc_provider {
             load = staticdl_libc::with_provider(load);
         }
+        crate::intercept::prepare(&mut load, &self.intercepts);
         load
+    }
+
+    /// Traps the calls `selection` picks in the plugin when it is loaded, and
+    /// runs `interceptor` on them (see [`intercept`](crate::intercept)):
+    /// [`Imports`](crate::intercept::Imports) in every object of the load (the
+    /// plugin and the dependencies loaded with it), [`Exports`](crate::intercept::Exports)
+    /// of the plugin itself. Like every option it applies when the plugin is
+    /// loaded; for a plugin that is loaded already, use
+    /// [`intercept::attach`](crate::intercept::attach). May be called more than
+    /// once: the interceptors chain in this order.
+    ///
+    /// # Safety
+    /// Every symbol selected is a function with the C calling convention (an
+    /// export that is data must not be selected), and a call that runs a post
+    /// passes no more bytes of stack arguments than the interceptor's stack
+    /// window ([`Interceptor::stack_window`](crate::intercept::Interceptor::stack_window)).
+    ///
+    /// ```no_run
+    /// use staticdl::intercept::{Flow, Imports, Interceptor};
+    /// let trace = Interceptor::new().pre(|call| {
+    ///     eprintln!("{} -> {}", call.object().display(), call.symbol());
+    ///     Flow::Continue
+    /// });
+    /// // SAFETY: zlib's imports are C functions; the trace has no post.
+    /// let z = unsafe { staticdl::Plugin::options().intercept(Imports::matching("*"), trace) }
+    ///     .open("/lib/x86_64-linux-gnu/libz.so.1")?;
+    /// # drop(z);
+    /// # Ok::<(), staticdl::Error>(())
+    /// ```
+    // An `unsafe fn`: the caller vouches for what it selects (see # Safety).
+    #[allow(unsafe_code)]
+    pub unsafe fn intercept(
+        mut self,
+        selection: impl Into<crate::intercept::Selection>,
+        interceptor: crate::intercept::Interceptor,
+    ) -> Self {
+        self.intercepts.push(crate::intercept::Request::new(
+            selection.into(),
+            interceptor,
+        ));
+        self
     }
 
     /// Whether `DT_NEEDED` names of the C library family (`libc.so.6`,

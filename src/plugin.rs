@@ -294,11 +294,14 @@ impl Plugin {
                 found: m.found.to_owned(),
             });
         }
+        // An intercepted export is handed out as its stub, which goes to it.
+        let addr = crate::intercept::exported(self.library(), export.addr());
         // SAFETY: the plugin declared this export with exactly `F`'s signature and
         // the C calling convention (checked just above); the address was
-        // validated as non-null with the descriptor. The `Symbol` borrows the
+        // validated as non-null with the descriptor (or is the stub that jumps
+        // to it, valid while the plugin is loaded). The `Symbol` borrows the
         // plugin, so the code stays mapped while it is used through it.
-        let f = unsafe { F::from_addr(export.addr() as *const c_void) };
+        let f = unsafe { F::from_addr(addr as *const c_void) };
         Ok(Symbol::new(f))
     }
 
@@ -353,7 +356,8 @@ impl Plugin {
     /// # Ok::<(), staticdl::Error>(())
     /// ```
     pub fn symbol_address(&self, name: &str) -> Option<NonNull<c_void>> {
-        self.inner.lib.symbol(name)
+        let addr = self.inner.lib.symbol(name)?.as_ptr() as usize;
+        NonNull::new(crate::intercept::exported(self.library(), addr) as *mut c_void)
     }
 }
 

@@ -251,7 +251,7 @@ unsafe fn dlsym_impl(handle: usize, name: *const c_char, version: *const c_char)
             }
         };
     match found {
-        Some(a) => a as *mut c_void,
+        Some(a) => super::intercept::exported(a) as *mut c_void,
         None => {
             set_error(format!(
                 "undefined symbol: {}{}",

@@ -50,6 +50,7 @@ mod cxa;
 mod dl;
 mod excluded;
 mod glibc;
+mod intercept;
 mod objects;
 mod table;
 
@@ -63,6 +64,7 @@ use staticdl_loader::{LibraryProvider, LoadOptions, Namespace, SymbolSource};
 static NS: Namespace = Namespace::new();
 
 pub use glibc::CLAIMED_GLIBC_VERSION;
+pub use intercept::set_export_filter;
 
 /// The `DT_NEEDED` names [`LibcProvider`] answers: glibc's libraries (its
 /// libpthread, libdl, librt and libutil are empty shells since 2.34 and map to
