@@ -486,7 +486,9 @@ mod manhole {
 fn the_manhole_counts_the_requests_of_the_unmodified_server() {
     let root = manhole::root("manhole-run");
     let mut cmd = Command::new(root.join("staticdl-server"));
-    cmd.args(["--listen", "127.0.0.1:0", "--plugins"])
+    // One process: the manhole's traps and listener live where the plugins are
+    // loaded (in worker mode each worker loads its own, after the fork).
+    cmd.args(["--workers", "0", "--listen", "127.0.0.1:0", "--plugins"])
         .arg(root.join("plugins"))
         .env("STATICDL_PRELOAD", root.join("preload/libmanhole.so"))
         .env("STATICDL_MANHOLE_ADDR", "127.0.0.1:0");
@@ -508,6 +510,8 @@ fn the_manhole_works_under_chroot_in_an_empty_root() {
     assert_eq!(sorted, ["plugins", "preload", "staticdl-server"]);
     let server_args = [
         "/staticdl-server",
+        "--workers",
+        "0",
         "--listen",
         "127.0.0.1:0",
         "--plugins",

@@ -524,6 +524,30 @@ fn tls_blocks_follow_loads_and_unloads() {
     };
     let (gd, gd_get, gd_set) = load("tls");
     let (desc, desc_get, desc_set) = load("tlsdesc");
+    // Module 1 is the executable's block (glibc's numbering, which
+    // `dl_iterate_phdr` callers pass back to `__tls_get_addr`).
+    unsafe extern "C" fn modids(
+        info: *mut staticdl_loader::runtime::DlPhdrInfo,
+        _: usize,
+        data: *mut std::ffi::c_void,
+    ) -> std::ffi::c_int {
+        // SAFETY: the loader passes a valid record; `data` is the Vec below.
+        unsafe { (*(data as *mut Vec<usize>)).push((*info).dlpi_tls_modid) };
+        0
+    }
+    let mut ids: Vec<usize> = Vec::new();
+    // SAFETY: the callback only reads the record.
+    unsafe {
+        staticdl_loader::runtime::iterate_loaded_phdrs(
+            modids,
+            &mut ids as *mut Vec<usize> as *mut _,
+        )
+    };
+    assert!(ids.iter().filter(|&&id| id != 0).count() >= 2, "{ids:?}");
+    assert!(
+        ids.iter().all(|&id| id != 1),
+        "a plugin got the executable's module id: {ids:?}"
+    );
     let before = std::thread::spawn(move || {
         let first = (gd_get(), desc_get());
         gd_set(11);

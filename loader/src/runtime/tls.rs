@@ -124,15 +124,18 @@ fn table() -> std::sync::MutexGuard<'static, Table> {
     TABLE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Register a module's TLS image; returns its module id (never 0).
+/// Register a module's TLS image; returns its module id (never 0 or 1).
 pub(crate) fn register(image: TlsImage) -> usize {
     let mut t = table();
     if t.modules.is_empty() {
-        t.modules.push(None); // id 0 is never valid
+        // Id 0 is never valid, and 1 is the executable's own block, as
+        // `dl_iterate_phdr` reports it (glibc's numbering).
+        t.modules.push(None);
+        t.modules.push(None);
     }
-    if let Some(free) = t.modules.iter().skip(1).position(|m| m.is_none()) {
-        t.modules[free + 1] = Some(image);
-        free + 1
+    if let Some(free) = t.modules.iter().skip(2).position(|m| m.is_none()) {
+        t.modules[free + 2] = Some(image);
+        free + 2
     } else {
         t.modules.push(Some(image));
         t.modules.len() - 1
