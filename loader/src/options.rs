@@ -125,7 +125,7 @@ pub struct LoadOptions {
     /// Directories searched for dependencies, after `DT_RPATH` and before
     /// `DT_RUNPATH` (where `LD_LIBRARY_PATH` sits for glibc).
     pub search_paths: Vec<PathBuf>,
-    /// Whether [`SYSTEM_DIRS`] are searched last (default true).
+    /// Whether [`SYSTEM_DIRS`](crate::SYSTEM_DIRS) are searched last (default true).
     pub system_dirs: bool,
     /// Allow objects that ask for an executable stack (default false). The loader
     /// cannot make existing thread stacks executable; allowing it only loads them.
@@ -176,8 +176,8 @@ pub struct LoadOptions {
     /// again and again. What it costs: at most
     /// [`KEPT_CLOSED`](crate::KEPT_CLOSED) closed objects stay reserved (not
     /// resident) and keep their file referenced (an unmount waits, a deleted
-    /// file's blocks stay) until [`release_closed_mappings`]
-    /// (crate::release_closed_mappings), a load of the same path finding another
+    /// file's blocks stay) until
+    /// [`release_closed_mappings`](crate::release_closed_mappings), a load of the same path finding another
     /// file, or newer closed objects push them out; a stale pointer into a closed
     /// object reads its file instead of faulting; protections the object's own
     /// code changed survive into its next load. Debuggers see the unload as
@@ -224,7 +224,7 @@ impl LoadOptions {
         self
     }
 
-    /// Whether to search [`SYSTEM_DIRS`].
+    /// Whether to search [`SYSTEM_DIRS`](crate::SYSTEM_DIRS).
     pub fn system_dirs(mut self, yes: bool) -> Self {
         self.system_dirs = yes;
         self

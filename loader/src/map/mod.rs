@@ -19,6 +19,11 @@
 //! a page fault per page. Only a segment at another displacement is mapped on its
 //! own; `.bss` beyond the file gets anonymous pages.
 //!
+//! With [`LoadOptions::reuse_mappings`](crate::LoadOptions::reuse_mappings), a
+//! dropped mapping whose load went through is advised back to its file and kept
+//! (`reuse.rs`), and the next mapping of the same file and layout takes it
+//! instead of mapping anew.
+//!
 //! Unsafe code is allowed in this module: `mmap`, `mprotect` and `munmap` of the
 //! object's own reservation, and zeroing the tail of its last file page; every range is
 //! inside the span the `Mapping` owns.
@@ -118,7 +123,7 @@ impl Mapping {
     /// of a new one, and this mapping is kept for the next load when dropped.
     ///
     /// On error nothing stays mapped: the reservation is dropped, which unmaps it
-    /// (or keeps it, advised back to the file, as any dropped mapping).
+    /// (only a mapping whose load went through is ever kept).
     pub fn new(
         path: &Path,
         fd: BorrowedFd<'_>,

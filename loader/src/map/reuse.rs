@@ -126,9 +126,9 @@ pub(super) fn put(closed: Closed) {
 /// there were: for a host that must let go of the files (an unmount, a deleted
 /// file's space) or wants a closed object's addresses to fault.
 ///
-/// Closing an object loaded with [`LoadOptions::reuse_mappings`]
-/// (crate::LoadOptions::reuse_mappings) keeps its reservation; this gives them
-/// all back.
+/// Closing an object loaded with
+/// [`LoadOptions::reuse_mappings`](crate::LoadOptions::reuse_mappings) keeps its
+/// reservation; this gives them all back.
 ///
 /// ```
 /// let n = staticdl_loader::release_closed_mappings();

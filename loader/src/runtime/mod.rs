@@ -1,8 +1,8 @@
 //! Process-wide run-time support that the platform ABI forces on a loader.
 //!
 //! Owns the only global state of the loader: the TLS module table and per-thread
-//! blocks ([`tls`]), the list of loaded objects that `dl_iterate_phdr`-style walkers
-//! and address lookups read ([`objects`]), and per-thread destructors registered by
+//! blocks (`tls`), the list of loaded objects that `dl_iterate_phdr`-style walkers
+//! and address lookups read (`objects`), and per-thread destructors registered by
 //! plugins (`__cxa_thread_atexit_impl`), which hold their object loaded until they
 //! ran. Everything here is reachable by plugin code through addresses the host
 //! hands out (a libc provider); nothing is exported under a libc name, so a host
